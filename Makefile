@@ -1,0 +1,61 @@
+# Borealis: `make up` starts the stack, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install install-test up down status test lint test-unit test-integration test-cluster \
+        test-ui generate bench clean
+
+install: $(STAMP)
+	@scripts/install-system.sh
+
+install-test: $(STAMP)
+	@scripts/install-system.sh --test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	@touch $(STAMP)
+
+up: install
+	$(BIN)/borealis up --detach
+
+down:
+	$(BIN)/borealis down
+
+status:
+	$(BIN)/borealis status
+
+generate: $(STAMP)
+	$(BIN)/python -m alerts.generate
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m alerts.generate --check
+
+PYTEST := TMPDIR=$(CURDIR)/.test-tmp $(BIN)/pytest -p no:cacheprovider
+
+test: install-test lint
+	@mkdir -p .test-tmp
+	$(PYTEST) tests/unit tests/integration tests/cluster tests/ui
+
+test-unit: $(STAMP)
+	$(PYTEST) tests/unit
+
+test-integration: install-test
+	@mkdir -p .test-tmp
+	$(PYTEST) tests/integration
+
+test-cluster: install-test
+	@mkdir -p .test-tmp
+	$(PYTEST) tests/cluster tests/ui
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .test-tmp .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Prometheus rules from code: CloudWatch-named recording rules and CloudWatch-shaped alarms."""

@@ -1,0 +1,5 @@
+import sys
+
+from borealis.cli import main
+
+sys.exit(main())

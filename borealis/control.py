@@ -1,0 +1,108 @@
+"""The supervisor's control channel: JSON lines over a Unix socket in the state directory.
+
+Only root (the socket is mode 0600) can ask the running stack for its status or to act.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from borealis.errors import BorealisError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class SupervisorNotRunning(BorealisError):
+    pass
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    handlers: dict[str, Handler]
+
+
+class _RequestHandler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        line = self.rfile.readline(1 << 20)
+        try:
+            request = json.loads(line)
+            op = request.get("op")
+            handler = self.server.handlers.get(op)
+            if handler is None:
+                raise BorealisError(f"unknown operation {op!r}")
+            reply: dict[str, Any] = {"ok": True, "result": handler(request)}
+        except BorealisError as exc:
+            reply = {"ok": False, "error": str(exc)}
+        except Exception as exc:
+            log.exception("control request failed")
+            reply = {"ok": False, "error": f"internal error: {exc}"}
+        self.wfile.write((json.dumps(reply) + "\n").encode())
+
+
+class ControlServer:
+    def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
+        self.path = path
+        path.unlink(missing_ok=True)
+        old_umask = os.umask(0o077)
+        try:
+            self._server = _Server(str(path), _RequestHandler)
+        finally:
+            os.umask(old_umask)
+        self._server.handlers = handlers
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="control", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.path.unlink(missing_ok=True)
+
+
+def request(path: Path, op: str, timeout: float = 300.0, **params: Any) -> Any:
+    """Send one request to the running supervisor and return its result."""
+    if not path.exists():
+        raise SupervisorNotRunning(f"no Borealis stack is running for {path.parent.parent}")
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(timeout)
+    try:
+        client.connect(str(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        raise SupervisorNotRunning(
+            f"no Borealis stack is running for {path.parent.parent}"
+        ) from None
+    try:
+        client.sendall((json.dumps({"op": op, **params}) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except TimeoutError:
+        raise BorealisError(
+            f"the supervisor did not answer {op!r} within {timeout:.0f} s"
+        ) from None
+    finally:
+        client.close()
+    if not data:
+        raise BorealisError(f"the supervisor closed the connection during {op!r}")
+    reply = json.loads(data)
+    if not reply.get("ok"):
+        raise BorealisError(reply.get("error", "unknown error"))
+    return reply.get("result")

@@ -1,0 +1,74 @@
+"""Prometheus for the stack: generated configuration, rule files, the service spec."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from alerts.generate import GENERATED
+from borealis.paths import StatePaths
+from borealis.services import ServiceSpec
+from borealis.settings import Settings
+
+
+def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
+    host = settings.listen_host
+    interval = f"{settings.prometheus.scrape_interval_s:g}s"
+    return {
+        "global": {
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
+            "evaluation_interval": f"{settings.prometheus.evaluation_interval_s:g}s",
+        },
+        "rule_files": [str(rule_dir / "*.yml")],
+        "scrape_configs": [
+            {
+                "job_name": "borealis",
+                "static_configs": [
+                    {"targets": [f"{host}:{settings.ports.port('collector')}"]},
+                ],
+            },
+            {
+                "job_name": "prometheus",
+                "scrape_interval": "15s",
+                "static_configs": [{"targets": [f"{host}:{settings.ports.port('prometheus')}"]}],
+            },
+        ],
+    }
+
+
+def prepare(settings: Settings, paths: StatePaths) -> Path:
+    """Write prometheus.yml and copy the generated rule files; return the config path."""
+    root = paths.prometheus
+    rule_dir = root / "rules"
+    rule_dir.mkdir(parents=True, exist_ok=True)
+    for old in rule_dir.glob("*.yml"):
+        old.unlink()
+    for rule_file in GENERATED.glob("*.yml"):
+        shutil.copy(rule_file, rule_dir / rule_file.name)
+    path = root / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config(settings, rule_dir), sort_keys=True))
+    return path
+
+
+def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
+    config_path = prepare(settings, paths)
+    host = settings.listen_host
+    port = settings.ports.port("prometheus")
+    return ServiceSpec(
+        name="prometheus",
+        argv=[
+            settings.prometheus.binary,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={paths.prometheus / 'data'}",
+            f"--storage.tsdb.retention.time={settings.prometheus.retention}",
+            f"--web.listen-address={host}:{port}",
+            "--web.enable-lifecycle",
+        ],
+        url=f"http://{host}:{port}",
+        health_path="/-/ready",
+        log_file=paths.service_log("prometheus"),
+        pid_file=paths.pid_file("prometheus"),
+    )

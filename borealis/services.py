@@ -1,0 +1,113 @@
+"""Child services of the supervisor (collector, UI, Prometheus): start, watch, restart, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cluster.pgctl import is_alive, stop_process
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: list[str]
+    url: str  # base URL users open
+    health_path: str
+    log_file: Path
+    pid_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own URL
+            return bool(200 <= response.status < 300)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class Service:
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self.started_at = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        if self.popen is not None and self.popen.poll() is None:
+            return self.popen.pid
+        return None
+
+    def alive(self) -> bool:
+        return self.pid is not None
+
+    def healthy(self) -> bool:
+        return self.alive() and http_ok(self.spec.url + self.spec.health_path)
+
+    def start(self) -> None:
+        stop_stale(self.spec.pid_file)
+        self.spec.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.spec.log_file, "ab") as log_handle:
+            self.popen = subprocess.Popen(
+                self.spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.spec.env},
+                start_new_session=True,
+            )
+        self.started_at = time.monotonic()
+        self.spec.pid_file.write_text(f"{self.popen.pid}\n")
+        log.info("started %s (pid %d): %s", self.spec.name, self.popen.pid, self.spec.url)
+
+    def ensure_running(self) -> None:
+        """Restart the service if it died (with a short backoff)."""
+        if self.popen is None or self.alive():
+            return
+        if time.monotonic() - self.started_at < 2.0:
+            return
+        code = self.popen.returncode
+        log.warning("%s exited with %s; restarting it", self.spec.name, code)
+        self.restarts += 1
+        self.start()
+
+    def wait_healthy(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.healthy():
+                return True
+            if self.popen is not None and self.popen.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.popen is not None:
+            stop_process(self.popen.pid, sig=signal.SIGTERM, timeout=timeout)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=2)
+        self.spec.pid_file.unlink(missing_ok=True)
+
+
+def stop_stale(pid_file: Path) -> None:
+    """Stop a process left behind by an earlier supervisor that died without cleaning up."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if is_alive(pid):
+        log.warning("stopping leftover process %d from %s", pid, pid_file)
+        stop_process(pid, sig=signal.SIGTERM, timeout=5)
+    pid_file.unlink(missing_ok=True)

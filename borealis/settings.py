@@ -1,0 +1,291 @@
+"""One typed settings object, built once in `main()`.
+
+Precedence, lowest first: defaults, the YAML file (``--config``, ``BOREALIS_CONFIG`` or
+``<state-dir>/borealis.yaml``), ``BOREALIS_*`` environment variables, command-line flags.
+Nested keys map to environment names with a double underscore:
+``ports.prometheus`` is ``BOREALIS_PORTS__PROMETHEUS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from borealis.errors import ConfigError
+from borealis.yamlconf import Located, load_located_file
+
+MAX_READERS = 15
+ENV_PREFIX = "BOREALIS_"
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every TCP port Borealis listens on. Unset ports are derived from `base`."""
+
+    base: int = 25400
+    cluster_endpoint: int | None = None
+    reader_endpoint: int | None = None
+    first_instance: int | None = None
+    ui: int | None = None
+    prometheus: int | None = None
+    collector: int | None = None
+    pi: int | None = None
+    alertmanager: int | None = None
+
+    _OFFSETS: typing.ClassVar[dict[str, int]] = {
+        "cluster_endpoint": 32,
+        "reader_endpoint": 33,
+        "first_instance": 40,
+        "ui": 60,
+        "prometheus": 90,
+        "collector": 91,
+        "pi": 92,
+        "alertmanager": 93,
+    }
+
+    def port(self, name: str) -> int:
+        explicit = getattr(self, name)
+        return int(explicit) if explicit is not None else self.base + self._OFFSETS[name]
+
+
+@dataclass(frozen=True)
+class InstanceTuning:
+    """PostgreSQL settings shared by every instance; small by default so 16 fit on 2 cores."""
+
+    shared_buffers: str = "32MB"
+    max_connections: int = 60
+    work_mem: str = "4MB"
+    wal_keep_size: str = "256MB"
+    max_slot_wal_keep_size: str = "2GB"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManagerSettings:
+    """How the cluster manager watches and heals the cluster."""
+
+    health_interval_s: float = 0.2
+    probe_timeout_s: float = 1.0
+    writer_unresponsive_s: float = 3.0
+    promote_timeout_s: float = 15.0
+    restart_backoff_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    poll_interval_s: float = 1.0
+    sample_interval_s: float = 1.0
+    down_after_s: float = 2.0
+    connect_timeout_s: float = 1.0
+    statement_timeout_ms: int = 1500
+    max_digests: int = 50
+    retention_days: float = 7.0
+    targets_file: str | None = None
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    binary: str = "prometheus"
+    scrape_interval_s: float = 1.0
+    evaluation_interval_s: float = 1.0
+    retention: str = "7d"
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    refresh_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = Path(".borealis")
+    cluster_id: str = "borealis"
+    region: str = "local-1"
+    readers: int = 2
+    listen_host: str = "127.0.0.1"
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    os_user: str = "postgres"
+    workload: bool = True
+    ports: Ports = field(default_factory=Ports)
+    instance: InstanceTuning = field(default_factory=InstanceTuning)
+    manager: ManagerSettings = field(default_factory=ManagerSettings)
+    collector: CollectorSettings = field(default_factory=CollectorSettings)
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+
+    def validate(self) -> Settings:
+        if not 1 <= self.readers <= MAX_READERS:
+            raise ConfigError(f"readers must be between 1 and {MAX_READERS}, not {self.readers}")
+        if self.listen_host not in {"127.0.0.1", "localhost", "::1"}:
+            # A deliberate choice: the stack has no authentication on its HTTP services.
+            raise ConfigError(
+                f"listen_host {self.listen_host!r} is not a loopback address; Borealis' HTTP "
+                "services have no authentication, so put a reverse proxy in front instead"
+            )
+        if not self.cluster_id.replace("-", "").isalnum() or not self.cluster_id[0].isalpha():
+            raise ConfigError(
+                f"cluster_id {self.cluster_id!r} must start with a letter and hold only "
+                "letters, digits and hyphens (like a DBClusterIdentifier)"
+            )
+        if self.collector.sample_interval_s < 0.1:
+            raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
+        return self
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Turn a raw value (from YAML, env text or a flag) into the annotated type."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in {"", "none", "null"}):
+            return None
+        return _coerce(value, args[0], where)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+    if hint is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if hint is str:
+        if isinstance(value, dict | list):
+            raise ConfigError(f"{where}: expected text, got {type(value).__name__}")
+        return str(value)
+    if hint is Path:
+        return Path(str(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): str(v) for k, v in value.items()}
+    raise ConfigError(f"{where}: unsupported setting type {hint}")
+
+
+def _merge(obj: Any, updates: Mapping[str, Located], source: str, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(type(obj))
+    fields = {f.name for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, located in updates.items():
+        name = key.replace("-", "_")
+        where = f"{source}:{located.line}" if located.line else source
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{where}: unknown setting {prefix}{key!r} (known: {known})")
+        current = getattr(obj, name)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(located.value, dict):
+                raise ConfigError(f"{where}: {prefix}{key} must be a mapping")
+            changes[name] = _merge(current, located.value, source, f"{prefix}{name}.")
+        elif typing.get_origin(hints[name]) is dict:
+            changes[name] = _coerce(
+                {k: v.value for k, v in located.value.items()}
+                if isinstance(located.value, dict)
+                else located.value,
+                hints[name],
+                where,
+            )
+        else:
+            changes[name] = _coerce(located.value, hints[name], f"{where}: {prefix}{name}")
+    return dataclasses.replace(obj, **changes)
+
+
+def _env_updates(environ: Mapping[str, str]) -> dict[str, Located]:
+    """Nested updates from BOREALIS_* variables (line 0 marks 'from the environment')."""
+    tree: dict[str, Located] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "BOREALIS_CONFIG":
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, Located({}, 0)).value
+        node[path[-1]] = Located(raw, 0)
+    return tree
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build and validate the settings. `overrides` are flag values (dotted keys allowed)."""
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+
+    env_tree = _env_updates(environ)
+    flag_tree: dict[str, Located] = {}
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = flag_tree
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, Located({}, 0)).value
+        node[parts[-1]] = Located(value, 0)
+
+    # The state directory decides where the default config file lives, so resolve it first.
+    state_dir = Path(
+        str(
+            (
+                flag_tree.get("state_dir") or env_tree.get("state_dir") or Located(".borealis", 0)
+            ).value
+        )
+    )
+    if config_file is None and environ.get("BOREALIS_CONFIG"):
+        config_file = Path(environ["BOREALIS_CONFIG"])
+    if config_file is None and (state_dir / "borealis.yaml").is_file():
+        config_file = state_dir / "borealis.yaml"
+    if config_file is not None:
+        document = load_located_file(config_file)
+        if not isinstance(document.value, dict):
+            raise ConfigError(f"{config_file}:{document.line}: the file must hold a mapping")
+        settings = _merge(settings, document.value, str(config_file))
+    settings = _merge(settings, env_tree, "environment")
+    settings = _merge(settings, flag_tree, "command line")
+    result: Settings = dataclasses.replace(settings, state_dir=settings.state_dir.absolute())
+    return result.validate()
+
+
+def _locate(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Located({k: _locate(v) for k, v in value.items()}, 0)
+    return Located(value, 0)
+
+
+def settings_to_json(settings: Settings) -> str:
+    data = dataclasses.asdict(settings)
+    data["state_dir"] = str(settings.state_dir)
+    data["pg_bin"] = str(settings.pg_bin)
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def settings_from_json_file(path: Path) -> Settings:
+    """The exact settings a supervisor hands to its child services."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read settings from {path}: {exc}") from None
+    settings: Settings = _merge(Settings(), _locate(data).value, str(path))
+    return settings.validate()

@@ -1,0 +1,1 @@
+"""The mini-cluster: real PostgreSQL processes that behave like Aurora PostgreSQL."""

@@ -1,0 +1,452 @@
+"""Acting on the cluster: create, start, stop, promote, repoint, rewind. No decisions here.
+
+Every method does one thing to real processes and reports failure with an exception;
+choosing *what* to do is the manager's job (`cluster.decide`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from borealis.errors import BorealisError
+from borealis.paths import StatePaths
+from borealis.settings import Settings
+from cluster import pgconf, pgctl
+from cluster.credentials import (
+    APP_DATABASE,
+    APP_USER,
+    MONITOR_USER,
+    REPLICATION_USER,
+    Credentials,
+)
+from cluster.sqlconn import InstanceUnreachable, connect
+from cluster.topology import InstanceSpec, SegmentSpec, Topology
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("pg_stat_statements", "pg_wait_sampling", "pgaudit")
+
+
+class ClusterError(BorealisError):
+    pass
+
+
+@dataclass
+class Process:
+    """A process we started (popen) or found running from an earlier supervisor (pid only)."""
+
+    pid: int
+    popen: subprocess.Popen[bytes] | None = None
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return pgctl.is_alive(self.pid)
+
+
+@dataclass
+class Processes:
+    instances: dict[str, Process] = field(default_factory=dict)
+    segments: dict[str, Process] = field(default_factory=dict)
+
+
+class ClusterController:
+    def __init__(self, settings: Settings, paths: StatePaths) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.user = pgctl.OsUser.lookup(settings.os_user)
+        self.tools = pgctl.PgTools(settings.pg_bin, self.user)
+        self.procs = Processes()
+        self._credentials: Credentials | None = None
+
+    @property
+    def credentials(self) -> Credentials:
+        if self._credentials is None:
+            self._credentials = Credentials.load(self.paths.secrets)
+        return self._credentials
+
+    # --- layout ------------------------------------------------------------------------
+
+    def _pg_dir(self, path: Path, mode: int = 0o700) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        self.user.chown(path)
+        os.chmod(path, mode)
+        return path
+
+    def prepare_layout(self, topology: Topology) -> None:
+        root = self.paths.root
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o755)
+        check_reachable(root, self.user)
+        for sub in (self.paths.logs, self.paths.run):
+            sub.mkdir(parents=True, exist_ok=True)
+        self._pg_dir(self.paths.pg, 0o750)
+        for name in ("data", "segments", "log"):
+            self._pg_dir(self.paths.pg / name, 0o750)
+        self._pg_dir(self.paths.pg_socket_dir, 0o750)
+        for spec in topology.instances:
+            self._pg_dir(self.paths.pg_log_dir(spec.id), 0o750)
+        for seg in topology.segments:
+            self._pg_dir(self.paths.segment_dir(seg.id))
+
+    def write_pgpass(self) -> None:
+        path = self.paths.pgpass
+        path.write_text(self.credentials.pgpass_text())
+        os.chmod(path, 0o600)
+        self.user.chown(path)
+
+    # --- creating a cluster ------------------------------------------------------------
+
+    def create(self, topology: Topology) -> None:
+        """initdb the writer, bootstrap roles and extensions, start the storage volume, and
+        clone every reader from the writer. Leaves everything running."""
+        self.prepare_layout(topology)
+        credentials = Credentials.generate()
+        credentials.save(self.paths.secrets)
+        self._credentials = credentials
+        self.write_pgpass()
+
+        writer = topology.writer
+        data = self.paths.data_dir(writer.id)
+        self._pg_dir(data)
+        pwfile = self.paths.pg / ".initdb-pw"
+        pwfile.write_text(credentials.superuser + "\n")
+        self.user.chown(pwfile)
+        try:
+            self.tools.initdb(data, pwfile)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write("\ninclude 'borealis.conf'\n")
+        with open(data / "pg_hba.conf", "a") as hba:
+            hba.write(pgconf.hba_conf())
+        self.write_shared_conf(data, topology, quorum=False)
+
+        self.start_instance(writer, topology)
+        self._bootstrap_sql(writer)
+        self.ensure_slots(writer, [s.slot for s in topology.segments])
+        self.ensure_slots(writer, [pgconf.slot_name(r.id) for r in topology.readers])
+        for seg in topology.segments:
+            self.start_segment(seg, topology)
+        self.write_shared_conf(data, topology, quorum=True)
+        self.reload(writer)
+        self._check_quorum_setting(writer, topology)
+        for reader in topology.readers:
+            self.clone_reader(reader, topology)
+            self.start_instance(reader, topology)
+
+    def write_shared_conf(self, data: Path, topology: Topology, *, quorum: bool = True) -> None:
+        path = data / "borealis.conf"
+        path.write_text(pgconf.shared_conf(self.settings, topology, self.paths, quorum=quorum))
+        self.user.chown(path)
+
+    def _check_quorum_setting(self, writer: InstanceSpec, topology: Topology) -> None:
+        """A bad value is ignored on reload with only a log line: make sure it took."""
+        expected = topology.synchronous_standby_names()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with connect(writer.port, self.credentials) as conn:
+                row = conn.execute("show synchronous_standby_names").fetchone()
+            if row and row[0] == expected:
+                return
+            time.sleep(0.05)
+        raise ClusterError(f"{writer.id} did not accept synchronous_standby_names = {expected}")
+
+    def _bootstrap_sql(self, writer: InstanceSpec) -> None:
+        creds = self.credentials
+        with connect(writer.port, creds, timeout=5) as conn:
+            # Keep the passwords below out of pgaudit's ROLE records.
+            if self._has_pgaudit(conn):
+                conn.execute("set pgaudit.log = 'none'")
+            for user, extra in (
+                (REPLICATION_USER, sql.SQL("replication")),
+                (MONITOR_USER, sql.SQL("")),
+                (APP_USER, sql.SQL("")),
+            ):
+                conn.execute(
+                    sql.SQL("create role {} with login {} password {}").format(
+                        sql.Identifier(user), extra, sql.Literal(creds.password(user))
+                    )
+                )
+            conn.execute(sql.SQL("grant pg_monitor to {}").format(sql.Identifier(MONITOR_USER)))
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(APP_DATABASE), sql.Identifier(APP_USER)
+                )
+            )
+            available = {row[0] for row in conn.execute("select name from pg_available_extensions")}
+        for dbname in ("postgres", APP_DATABASE):
+            with connect(writer.port, creds, timeout=5, dbname=dbname) as conn:
+                for ext in EXTENSIONS:
+                    if ext in available:
+                        conn.execute(
+                            sql.SQL("create extension if not exists {}").format(sql.Identifier(ext))
+                        )
+
+    @staticmethod
+    def _has_pgaudit(conn: psycopg.Connection[Any]) -> bool:
+        row = conn.execute("select 1 from pg_settings where name = 'pgaudit.log'").fetchone()
+        return row is not None
+
+    def clone_reader(self, spec: InstanceSpec, topology: Topology) -> None:
+        data = self.paths.data_dir(spec.id)
+        pgctl.remove_tree(data)
+        self._pg_dir(data)
+        self.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
+        source = pgconf.replication_dsn(topology.writer, self.paths, f"{spec.id}-clone")
+        self.tools.basebackup(data, source, pgconf.slot_name(spec.id))
+        self.configure_as_reader(spec, topology)
+
+    def configure_as_reader(self, spec: InstanceSpec, topology: Topology) -> None:
+        data = self.paths.data_dir(spec.id)
+        (data / "standby.signal").touch()
+        self.user.chown(data / "standby.signal")
+        auto = data / "postgresql.auto.conf"
+        auto.write_text(pgconf.standby_auto_conf(spec, topology.writer, self.paths))
+        self.user.chown(auto)
+        for leftover in ("backup_label.old", "recovery.signal"):
+            (data / leftover).unlink(missing_ok=True)
+
+    def configure_as_writer(self, spec: InstanceSpec) -> None:
+        data = self.paths.data_dir(spec.id)
+        (data / "standby.signal").unlink(missing_ok=True)
+        auto = data / "postgresql.auto.conf"
+        auto.write_text("# Written by Borealis: this instance is the writer.\n")
+        self.user.chown(auto)
+
+    # --- instances ---------------------------------------------------------------------
+
+    def instance_pid(self, instance_id: str) -> int | None:
+        proc = self.procs.instances.get(instance_id)
+        if proc is not None and proc.alive():
+            return proc.pid
+        pid = pgctl.postmaster_pid(self.paths.data_dir(instance_id))
+        if pid and pgctl.is_alive(pid) and self._is_postmaster_of(pid, instance_id):
+            self.procs.instances[instance_id] = Process(pid)
+            return pid
+        return None
+
+    def _is_postmaster_of(self, pid: int, instance_id: str) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return str(self.paths.data_dir(instance_id)).encode() in cmdline
+
+    def instance_alive(self, instance_id: str) -> bool:
+        return self.instance_pid(instance_id) is not None
+
+    def start_instance(self, spec: InstanceSpec, topology: Topology, timeout: float = 60.0) -> None:
+        """Start a postmaster (as writer or reader, by the topology) and wait until it serves."""
+        if self.instance_alive(spec.id):
+            return
+        data = self.paths.data_dir(spec.id)
+        if spec.id == topology.writer_id:
+            (data / "standby.signal").unlink(missing_ok=True)
+        else:
+            self.configure_as_reader(spec, topology)
+        if not self._pid_file_live(data):
+            (data / "postmaster.pid").unlink(missing_ok=True)
+        popen = self.tools.start_postmaster(
+            data,
+            pgconf.node_options(spec, self.paths),
+            self.paths.logs / "pg" / f"{spec.id}.log",
+        )
+        self.procs.instances[spec.id] = Process(popen.pid, popen)
+        self.wait_ready(spec, timeout)
+
+    @staticmethod
+    def _pid_file_live(data: Path) -> bool:
+        return pgctl.is_alive(pgctl.postmaster_pid(data))
+
+    def wait_ready(self, spec: InstanceSpec, timeout: float) -> None:
+        data = self.paths.data_dir(spec.id)
+        deadline = time.monotonic() + timeout
+        proc = self.procs.instances.get(spec.id)
+        while time.monotonic() < deadline:
+            if proc is not None and not proc.alive():
+                raise ClusterError(
+                    f"{spec.id} exited while starting; see {self.paths.logs / 'pg' / spec.id}.log"
+                )
+            if pgctl.postmaster_status(data) == "ready":
+                try:
+                    with connect(spec.port, self.credentials, timeout=2) as conn:
+                        conn.execute("select 1")
+                    return
+                except InstanceUnreachable:
+                    pass
+            time.sleep(0.05)
+        raise ClusterError(f"{spec.id} did not become ready within {timeout:.0f} s")
+
+    def stop_instance(self, instance_id: str, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT): clients are disconnected, WAL is flushed and shipped."""
+        pid = self.instance_pid(instance_id)
+        pgctl.stop_process(pid, sig=signal.SIGINT, timeout=timeout)
+        self._reap(instance_id)
+
+    def kill_instance(self, instance_id: str) -> None:
+        """SIGKILL the postmaster and every backend: a crash, or fencing a hung writer."""
+        pid = self.instance_pid(instance_id)
+        if pid:
+            pgctl.signal_tree(pid, signal.SIGKILL)
+            pgctl.wait_gone(pid, 5.0)
+        self._reap(instance_id)
+
+    def signal_instance(self, instance_id: str, sig: signal.Signals) -> None:
+        pid = self.instance_pid(instance_id)
+        if pid is None:
+            raise ClusterError(f"{instance_id} is not running")
+        pgctl.signal_tree(pid, sig)
+
+    def _reap(self, instance_id: str) -> None:
+        proc = self.procs.instances.pop(instance_id, None)
+        if proc is not None and proc.popen is not None:
+            try:
+                proc.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not exit after stop", instance_id)
+
+    def reload(self, spec: InstanceSpec) -> None:
+        with connect(spec.port, self.credentials) as conn:
+            conn.execute("select pg_reload_conf()")
+
+    def ensure_slots(self, spec: InstanceSpec, names: list[str]) -> None:
+        with connect(spec.port, self.credentials) as conn:
+            existing = {
+                row[0] for row in conn.execute("select slot_name from pg_replication_slots")
+            }
+            for name in names:
+                if name not in existing:
+                    conn.execute("select pg_create_physical_replication_slot(%s, true)", (name,))
+
+    # --- storage segments --------------------------------------------------------------
+
+    def segment_pid(self, segment_id: str) -> int | None:
+        proc = self.procs.segments.get(segment_id)
+        if proc is not None and proc.alive():
+            return proc.pid
+        pid = _read_pid(self.paths.pid_file(f"segment-{segment_id}"))
+        if pid and pgctl.is_alive(pid):
+            self.procs.segments[segment_id] = Process(pid)
+            return pid
+        return None
+
+    def segment_alive(self, segment_id: str) -> bool:
+        return self.segment_pid(segment_id) is not None
+
+    def start_segment(self, seg: SegmentSpec, topology: Topology) -> None:
+        if self.segment_alive(seg.id):
+            return
+        directory = self._pg_dir(self.paths.segment_dir(seg.id))
+        dsn = pgconf.replication_dsn(topology.writer, self.paths, seg.id)
+        popen = self.tools.start_receivewal(
+            directory, seg.slot, dsn, self.paths.logs / "segments" / f"{seg.id}.log"
+        )
+        self.procs.segments[seg.id] = Process(popen.pid, popen)
+        self.paths.pid_file(f"segment-{seg.id}").write_text(f"{popen.pid}\n")
+
+    def stop_segment(self, segment_id: str) -> None:
+        pid = self.segment_pid(segment_id)
+        pgctl.stop_process(pid, sig=signal.SIGTERM, timeout=5)
+        proc = self.procs.segments.pop(segment_id, None)
+        if proc is not None and proc.popen is not None:
+            proc.popen.wait(timeout=5)
+        self.paths.pid_file(f"segment-{segment_id}").unlink(missing_ok=True)
+
+    def quarantine_segment_files(self, segment_id: str) -> None:
+        """Move a segment's WAL aside (kept for inspection) so it restarts from its slot."""
+        directory = self.paths.segment_dir(segment_id)
+        stale = self._pg_dir(self.paths.pg / "segments-stale" / f"{segment_id}-{int(time.time())}")
+        for item in directory.iterdir():
+            item.rename(stale / item.name)
+
+    # --- failover steps ----------------------------------------------------------------
+
+    def last_valid_record(self, segment_id: str) -> tuple[int, int] | None:
+        return self.tools.last_valid_record(self.paths.segment_dir(segment_id))
+
+    def feed_from_segment(self, candidate: InstanceSpec, segment_id: str) -> None:
+        """Let a reader replay WAL straight from a storage segment's files."""
+        directory = self.paths.segment_dir(segment_id)
+        command = f"cp {directory}/%f %p 2>/dev/null || cp {directory}/%f.partial %p"
+        with connect(candidate.port, self.credentials) as conn:
+            conn.execute(
+                sql.SQL("alter system set restore_command = {}").format(sql.Literal(command))
+            )
+            conn.execute("alter system reset recovery_min_apply_delay")
+            conn.execute("select pg_reload_conf()")
+            if conn.execute("select pg_is_wal_replay_paused()").fetchone()[0]:  # type: ignore[index]
+                conn.execute("select pg_wal_replay_resume()")
+
+    def replay_lsn(self, spec: InstanceSpec) -> int | None:
+        with connect(spec.port, self.credentials, timeout=1) as conn:
+            row = conn.execute("select pg_last_wal_replay_lsn()::text").fetchone()
+        return pgctl.parse_lsn(row[0]) if row and row[0] else None
+
+    def promote(self, spec: InstanceSpec, timeout: float) -> None:
+        with connect(spec.port, self.credentials, timeout=2) as conn:
+            row = conn.execute("select pg_promote(true, %s)", (max(1, int(timeout)),)).fetchone()
+            if not row or not row[0]:
+                raise ClusterError(f"{spec.id} did not finish promotion within {timeout:.0f} s")
+            conn.execute("alter system reset restore_command")
+            conn.execute("alter system reset primary_conninfo")
+            conn.execute("alter system reset primary_slot_name")
+            conn.execute("select pg_reload_conf()")
+        self.configure_as_writer(spec)
+
+    def repoint_reader(self, spec: InstanceSpec, topology: Topology) -> None:
+        """Stream from the new writer without a restart (PG 13+ reloads primary_conninfo)."""
+        dsn = pgconf.replication_dsn(topology.writer, self.paths, spec.id)
+        with connect(spec.port, self.credentials, timeout=2) as conn:
+            conn.execute(sql.SQL("alter system set primary_conninfo = {}").format(sql.Literal(dsn)))
+            conn.execute(
+                sql.SQL("alter system set primary_slot_name = {}").format(
+                    sql.Literal(pgconf.slot_name(spec.id))
+                )
+            )
+            conn.execute("alter system reset restore_command")
+            conn.execute("select pg_reload_conf()")
+
+    def rewind(self, spec: InstanceSpec, topology: Topology) -> str:
+        """Make a former writer (or a diverged reader) follow the writer's timeline."""
+        data = self.paths.data_dir(spec.id)
+        source = (
+            f"host=127.0.0.1 port={topology.writer.port} user=postgres dbname=postgres "
+            f"passfile={self.paths.pgpass} connect_timeout=5"
+        )
+        self.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
+        output = self.tools.rewind(data, source)
+        # pg_rewind copies the writer's configuration files: put this node's back.
+        self.configure_as_reader(spec, topology)
+        return output
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def check_reachable(path: Path, user: pgctl.OsUser) -> None:
+    """PostgreSQL runs as an unprivileged user that must be able to reach the state dir."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        owner = parent.stat().st_uid
+        if owner != user.uid and not mode & 0o001:
+            raise BorealisError(
+                f"the {user.name} OS user cannot enter {parent} (mode {oct(mode & 0o777)}), so "
+                f"PostgreSQL cannot reach the state directory {path}; pass --state-dir under a "
+                "directory every user can enter (e.g. /var/tmp/borealis) or chmod o+x it"
+            )

@@ -1,0 +1,208 @@
+"""RDS-style events: the real event IDs and messages, stored in SQLite.
+
+The catalogue carries AWS's own IDs, categories and message text (Aurora User Guide, "Amazon
+RDS event categories and event messages for Aurora"). Storage-volume events have no AWS
+equivalent (Aurora does not publish per-segment events), so they use Borealis' own
+``BOREALIS-EVENT-*`` IDs, kept apart so nobody mistakes them for AWS ones.
+"""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+
+class SourceType(enum.StrEnum):
+    DB_INSTANCE = "db-instance"
+    DB_CLUSTER = "db-cluster"
+
+
+@dataclass(frozen=True)
+class EventType:
+    event_id: str
+    category: str
+    source_type: SourceType
+    message: str  # str.format template
+
+
+def _types(*items: EventType) -> dict[str, EventType]:
+    return {item.event_id: item for item in items}
+
+
+_I = SourceType.DB_INSTANCE
+_C = SourceType.DB_CLUSTER
+
+CATALOG: dict[str, EventType] = _types(
+    # DB cluster events, category failover.
+    EventType(
+        "RDS-EVENT-0069",
+        "failover",
+        _C,
+        "Cluster failover failed, check the health of your cluster instances and try again.",
+    ),
+    EventType("RDS-EVENT-0070", "failover", _C, "Promoting previous primary again: {name}."),
+    EventType("RDS-EVENT-0071", "failover", _C, "Completed failover to DB instance: {name}."),
+    EventType("RDS-EVENT-0072", "failover", _C, "Started same AZ failover to DB instance: {name}."),
+    EventType(
+        "RDS-EVENT-0073", "failover", _C, "Started cross AZ failover to DB instance: {name}."
+    ),
+    EventType("RDS-EVENT-0170", "creation", _C, "DB cluster created."),
+    EventType("RDS-EVENT-0150", "notification", _C, "DB cluster stopped."),
+    EventType("RDS-EVENT-0151", "notification", _C, "DB cluster started."),
+    # DB instance events.
+    EventType("RDS-EVENT-0004", "availability", _I, "DB instance shutdown."),
+    EventType("RDS-EVENT-0006", "availability", _I, "DB instance restarted."),
+    EventType("RDS-EVENT-0005", "creation", _I, "DB instance created."),
+    EventType("RDS-EVENT-0087", "notification", _I, "DB instance stopped."),
+    EventType("RDS-EVENT-0088", "notification", _I, "DB instance started."),
+    EventType(
+        "RDS-EVENT-0020",
+        "recovery",
+        _I,
+        "Recovery of the DB instance has started. Recovery time will vary with the amount of "
+        "data to be recovered.",
+    ),
+    EventType("RDS-EVENT-0021", "recovery", _I, "Recovery of the DB instance is complete."),
+    EventType("RDS-EVENT-0045", "read replica", _I, "Replication has stopped."),
+    EventType("RDS-EVENT-0046", "read replica", _I, "Replication for the Read Replica resumed."),
+    EventType("RDS-EVENT-0057", "read replica", _I, "Replication streaming has been terminated."),
+    # Storage volume (Borealis' own; Aurora has no per-segment events).
+    EventType(
+        "BOREALIS-EVENT-0001",
+        "storage",
+        _C,
+        "Storage segment {segment} in {az} is unavailable; {available} of 6 segments remain.",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0002",
+        "storage",
+        _C,
+        "Storage segment {segment} in {az} was repaired and is catching up.",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0003",
+        "storage",
+        _C,
+        "Storage write quorum lost: {available} of 6 segments available, 4 needed; "
+        "commits are waiting.",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0004",
+        "storage",
+        _C,
+        "Storage write quorum restored: {available} of 6 segments available.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    source_identifier: str
+    source_type: SourceType
+    categories: tuple[str, ...]
+    message: str
+    date: datetime
+
+    def to_api(self) -> dict[str, Any]:
+        """The DescribeEvents shape, plus the EventId that SNS/EventBridge payloads carry."""
+        return {
+            "EventId": self.event_id,
+            "SourceIdentifier": self.source_identifier,
+            "SourceType": self.source_type.value,
+            "EventCategories": list(self.categories),
+            "Message": self.message,
+            "Date": self.date.astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+        }
+
+
+def make_event(event_id: str, source: str, when: datetime | None = None, **params: str) -> Event:
+    kind = CATALOG[event_id]
+    return Event(
+        event_id=event_id,
+        source_identifier=source,
+        source_type=kind.source_type,
+        categories=(kind.category,),
+        message=kind.message.format(**params),
+        date=when or datetime.now(UTC),
+    )
+
+
+_SCHEMA = """
+create table if not exists events (
+    seq integer primary key autoincrement,
+    date text not null,
+    event_id text not null,
+    source_identifier text not null,
+    source_type text not null,
+    categories text not null,
+    message text not null
+);
+create index if not exists events_date on events(date);
+"""
+
+
+class EventStore:
+    """Events in an SQLite file shared by the manager, the collector and the CLI."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            db.execute("pragma journal_mode=wal")
+            yield db
+            db.commit()
+        finally:
+            db.close()
+
+    def add(self, event: Event) -> None:
+        with self._lock, self._connect() as db:
+            db.execute(
+                "insert into events(date, event_id, source_identifier, source_type, categories,"
+                " message) values (?, ?, ?, ?, ?, ?)",
+                (
+                    event.date.astimezone(UTC).isoformat(timespec="microseconds"),
+                    event.event_id,
+                    event.source_identifier,
+                    event.source_type.value,
+                    ",".join(event.categories),
+                    event.message,
+                ),
+            )
+
+    def list(self, since: datetime | None = None, until: datetime | None = None) -> list[Event]:
+        """Events oldest first, optionally within [since, until)."""
+        low = (since or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
+        high = (until or datetime.now(UTC) + timedelta(days=1)).astimezone(UTC)
+        with self._connect() as db:
+            rows = db.execute(
+                "select date, event_id, source_identifier, source_type, categories, message "
+                "from events where date >= ? and date < ? order by date, seq",
+                (low.isoformat(timespec="microseconds"), high.isoformat(timespec="microseconds")),
+            ).fetchall()
+        return [
+            Event(
+                event_id=row[1],
+                source_identifier=row[2],
+                source_type=SourceType(row[3]),
+                categories=tuple(row[4].split(",")),
+                message=row[5],
+                date=datetime.fromisoformat(row[0]),
+            )
+            for row in rows
+        ]

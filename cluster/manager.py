@@ -1,0 +1,654 @@
+"""The cluster manager: observe, decide, act, in one loop on one thread.
+
+Control requests (failover, reboot, faults) are queued to the loop thread, so no two actions
+ever race. Slow healing (rewinding or recloning a reader) runs in background jobs so that the
+loop keeps watching the writer meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from borealis.errors import BorealisError
+from borealis.paths import StatePaths
+from borealis.settings import Settings
+from cluster import pgconf
+from cluster.controller import ClusterController, ClusterError
+from cluster.decide import (
+    Action,
+    ClusterView,
+    Decision,
+    InstanceView,
+    SegmentView,
+    decide,
+    failover_candidates,
+    readable_segments,
+)
+from cluster.events import EventStore, make_event
+from cluster.observe import Prober
+from cluster.pgctl import PgCommandError, parse_lsn
+from cluster.sqlconn import InstanceUnreachable
+from cluster.topology import (
+    READ_QUORUM,
+    WRITE_QUORUM,
+    InstanceSpec,
+    InstanceState,
+    Role,
+    SegmentState,
+    Topology,
+    plan_topology,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class InstanceRuntime:
+    state: InstanceState = InstanceState.STARTING
+    started_at: float | None = None
+    needs_rewind: bool = False
+    held: str | None = None  # why a fault holds it ("stopped", "hung"), or None
+    job: str | None = None  # a background job in progress ("rejoining", "rebooting", ...)
+    restart_failures: int = 0
+
+
+@dataclass
+class SegmentRuntime:
+    held: str | None = None
+    started_at: float | None = None
+    quick_exits: int = 0
+    was_streaming: bool = False
+    lost_reported: bool = False
+
+
+@dataclass
+class ManagerState:
+    instances: dict[str, InstanceRuntime] = field(default_factory=dict)
+    segments: dict[str, SegmentRuntime] = field(default_factory=dict)
+    quorum_lost: bool = False
+
+
+class FailoverFailed(BorealisError):
+    pass
+
+
+class ClusterManager:
+    def __init__(self, settings: Settings, paths: StatePaths, events: EventStore) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.events = events
+        self.controller = ClusterController(settings, paths)
+        self.topology: Topology | None = None
+        self.state = ManagerState()
+        self.probers: dict[str, Prober] = {}
+        self._requests: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
+        self._jobs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="heal")
+        self._job_futures: dict[str, Future[None]] = {}
+        self._lock = threading.RLock()
+        self.last_decisions: list[Decision] = []
+        self.failovers = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the cluster on first use, else start whatever is not running."""
+        settings = self.settings
+        if self.paths.topology.exists():
+            self.topology = Topology.load(self.paths.topology)
+            self._init_runtime()
+            self.controller.prepare_layout(self.topology)
+            self.controller.write_pgpass()
+            self._start_existing()
+            self.events.add(make_event("RDS-EVENT-0151", self.topology.cluster_id))
+        else:
+            topology = plan_topology(
+                settings.cluster_id,
+                settings.region,
+                settings.readers,
+                settings.ports.port("first_instance"),
+            )
+            self.topology = topology
+            self._init_runtime()
+            log.info("creating cluster %s with %d readers", topology.cluster_id, settings.readers)
+            self.controller.create(topology)
+            topology.save(self.paths.topology)
+            self.events.add(make_event("RDS-EVENT-0170", topology.cluster_id))
+            for spec in topology.instances:
+                self.events.add(make_event("RDS-EVENT-0005", spec.id))
+        now = time.monotonic()
+        for runtime in self.state.instances.values():
+            runtime.started_at = now
+        for seg in self.state.segments.values():
+            seg.started_at = now
+        self._start_probers()
+
+    def _init_runtime(self) -> None:
+        topology = self.require_topology()
+        self.state.instances = {i.id: InstanceRuntime() for i in topology.instances}
+        self.state.segments = {s.id: SegmentRuntime() for s in topology.segments}
+
+    def _start_existing(self) -> None:
+        topology = self.require_topology()
+        ctl = self.controller
+        for spec in topology.instances:
+            ctl.write_shared_conf(ctl.paths.data_dir(spec.id), topology)
+        ctl.start_instance(topology.writer, topology)
+        for seg in topology.segments:
+            ctl.start_segment(seg, topology)
+        for reader in topology.readers:
+            try:
+                ctl.start_instance(reader, topology)
+            except (ClusterError, PgCommandError) as exc:
+                log.warning("reader %s did not start (%s); it will be rejoined", reader.id, exc)
+                self.state.instances[reader.id].needs_rewind = True
+                ctl.kill_instance(reader.id)
+
+    def _start_probers(self) -> None:
+        topology = self.require_topology()
+        for spec in topology.instances:
+            self._start_prober(spec)
+
+    def _start_prober(self, spec: InstanceSpec) -> None:
+        prober = Prober(
+            spec.id,
+            spec.port,
+            self.controller.credentials,
+            interval=min(0.5, self.settings.manager.health_interval_s * 2),
+            timeout=self.settings.manager.probe_timeout_s,
+        )
+        self.probers[spec.id] = prober
+        prober.start()
+
+    def require_topology(self) -> Topology:
+        if self.topology is None:
+            raise BorealisError("the cluster is not open")
+        return self.topology
+
+    def shutdown(self) -> None:
+        """Stop readers, then the writer (its WAL reaches the segments), then the segments."""
+        topology = self.require_topology()
+        for prober in self.probers.values():
+            prober.stop()
+        self._jobs.shutdown(wait=True, cancel_futures=True)
+        for reader in topology.readers:
+            self.controller.stop_instance(reader.id)
+            self.events.add(make_event("RDS-EVENT-0004", reader.id))
+        self.controller.stop_instance(topology.writer_id)
+        self.events.add(make_event("RDS-EVENT-0004", topology.writer_id))
+        for seg in topology.segments:
+            self.controller.stop_segment(seg.id)
+        self.events.add(make_event("RDS-EVENT-0150", topology.cluster_id))
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        interval = self.settings.manager.health_interval_s
+        while not stop.wait(interval):
+            self._drain_requests()
+            try:
+                self.tick()
+            except Exception:
+                log.exception("cluster manager tick failed; continuing")
+
+    def call(self, fn: Callable[[], T], timeout: float = 120.0) -> T:
+        """Run `fn` on the manager thread and return its result (or raise its error)."""
+        future: Future[T] = Future()
+        self._requests.put((fn, future))
+        return future.result(timeout=timeout)
+
+    def _drain_requests(self) -> None:
+        while True:
+            try:
+                fn, future = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def tick(self) -> None:
+        view = self.view()
+        self._track_storage(view)
+        decisions = decide(view)
+        self.last_decisions = decisions
+        for decision in decisions:
+            log.info("decision: %s %s: %s", decision.action.value, decision.target, decision.reason)
+            self.act(decision)
+
+    def view(self) -> ClusterView:
+        topology = self.require_topology()
+        now = time.monotonic()
+        instances = []
+        for spec in topology.instances:
+            runtime = self.state.instances[spec.id]
+            prober = self.probers.get(spec.id)
+            observation = prober.latest if prober else None
+            busy = runtime.job is not None
+            instances.append(
+                InstanceView(
+                    id=spec.id,
+                    az=spec.az,
+                    tier=spec.tier,
+                    role=topology.role_of(spec.id),
+                    process_alive=self.controller.instance_alive(spec.id) or busy,
+                    observation=observation,
+                    observation_age=(now - observation.at) if observation else None,
+                    held=runtime.held is not None or busy,
+                    needs_rewind=runtime.needs_rewind,
+                    started_age=(now - runtime.started_at) if runtime.started_at else None,
+                )
+            )
+        writer_obs = (
+            self.probers[topology.writer_id].latest if topology.writer_id in self.probers else None
+        )
+        streaming = {
+            d.name for d in (writer_obs.downstream if writer_obs else ()) if d.state == "streaming"
+        }
+        segments = tuple(
+            SegmentView(
+                id=seg.id,
+                az=seg.az,
+                process_alive=self.controller.segment_alive(seg.id),
+                held=self.state.segments[seg.id].held is not None,
+                streaming=seg.id in streaming,
+            )
+            for seg in topology.segments
+        )
+        return ClusterView(
+            writer_id=topology.writer_id,
+            instances=tuple(instances),
+            segments=segments,
+            unresponsive_after=self.settings.manager.writer_unresponsive_s,
+            start_grace=10.0,
+        )
+
+    # --- acting --------------------------------------------------------------------------
+
+    def act(self, decision: Decision) -> None:
+        topology = self.require_topology()
+        if decision.action is Action.FAILOVER:
+            try:
+                self._failover(decision.candidates, decision.reason, planned=False)
+            except FailoverFailed as exc:
+                log.error("failover failed: %s", exc)
+        elif decision.action is Action.RESTART_WRITER:
+            self._restart_in_place(topology.instance(decision.target))
+        elif decision.action is Action.RESTART_READER:
+            self._start_job(decision.target, "starting", self._restart_reader)
+        elif decision.action is Action.REJOIN_READER:
+            self._start_job(decision.target, "rejoining", self._rejoin_reader)
+        elif decision.action is Action.RESTART_SEGMENT:
+            self._restart_segment(decision.target)
+
+    def _start_job(self, instance_id: str, label: str, fn: Callable[[str], None]) -> None:
+        runtime = self.state.instances[instance_id]
+        if runtime.job is not None:
+            return
+        runtime.job = label
+
+        def job() -> None:
+            try:
+                fn(instance_id)
+            except Exception as exc:
+                runtime.restart_failures += 1
+                log.error("%s %s failed: %s", label, instance_id, exc)
+                if runtime.restart_failures >= 2:
+                    runtime.needs_rewind = True
+                time.sleep(self.settings.manager.restart_backoff_s)
+            finally:
+                runtime.job = None
+
+        self._job_futures[instance_id] = self._jobs.submit(job)
+
+    def _restart_reader(self, instance_id: str) -> None:
+        topology = self.require_topology()
+        spec = topology.instance(instance_id)
+        self.controller.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
+        self.controller.start_instance(spec, topology)
+        self._after_start(spec)
+
+    def _rejoin_reader(self, instance_id: str) -> None:
+        topology = self.require_topology()
+        spec = topology.instance(instance_id)
+        runtime = self.state.instances[instance_id]
+        try:
+            self.controller.rewind(spec, topology)
+        except (PgCommandError, InstanceUnreachable) as exc:
+            if self.require_topology().writer_id != topology.writer_id:
+                raise
+            log.warning("pg_rewind of %s failed (%s); cloning it from the writer", spec.id, exc)
+            self.events.add(make_event("RDS-EVENT-0020", spec.id))
+            self.controller.clone_reader(spec, topology)
+            self.events.add(make_event("RDS-EVENT-0021", spec.id))
+        if self.require_topology().writer_id != topology.writer_id:
+            raise ClusterError("the writer changed while rejoining; will rejoin again")
+        self.controller.start_instance(spec, topology)
+        runtime.needs_rewind = False
+        self._after_start(spec)
+
+    def _after_start(self, spec: InstanceSpec) -> None:
+        runtime = self.state.instances[spec.id]
+        runtime.started_at = time.monotonic()
+        runtime.restart_failures = 0
+        self.probers[spec.id].forget()
+        self.events.add(make_event("RDS-EVENT-0006", spec.id))
+
+    def _restart_in_place(self, spec: InstanceSpec) -> None:
+        topology = self.require_topology()
+        try:
+            self.controller.start_instance(spec, topology)
+        except (ClusterError, PgCommandError) as exc:
+            log.error("restarting writer %s failed: %s", spec.id, exc)
+            return
+        self._after_start(spec)
+
+    def _restart_segment(self, segment_id: str) -> None:
+        topology = self.require_topology()
+        runtime = self.state.segments[segment_id]
+        now = time.monotonic()
+        if runtime.started_at is not None and now - runtime.started_at < 3.0:
+            runtime.quick_exits += 1
+        else:
+            runtime.quick_exits = 0
+        if runtime.quick_exits >= 2:
+            # Its WAL went past the writer's timeline (it outlived the old writer by a few
+            # bytes): keep the files aside and let it start again from its slot.
+            log.warning("segment %s keeps failing; restarting it from its slot", segment_id)
+            self.controller.quarantine_segment_files(segment_id)
+            runtime.quick_exits = 0
+        self.controller.ensure_slots(topology.writer, [topology.segment(segment_id).slot])
+        self.controller.start_segment(topology.segment(segment_id), topology)
+        runtime.started_at = now
+
+    def _track_storage(self, view: ClusterView) -> None:
+        topology = self.require_topology()
+        writer_view = view.writer
+        if not writer_view.process_alive or writer_view.observation is None:
+            return
+        available = sum(1 for s in view.segments if s.streaming)
+        for seg in view.segments:
+            runtime = self.state.segments[seg.id]
+            if seg.streaming and not runtime.was_streaming and runtime.lost_reported:
+                self.events.add(
+                    make_event(
+                        "BOREALIS-EVENT-0002", topology.cluster_id, segment=seg.id, az=seg.az
+                    )
+                )
+                runtime.lost_reported = False
+            if not seg.streaming and runtime.was_streaming and not runtime.lost_reported:
+                self.events.add(
+                    make_event(
+                        "BOREALIS-EVENT-0001",
+                        topology.cluster_id,
+                        segment=seg.id,
+                        az=seg.az,
+                        available=str(available),
+                    )
+                )
+                runtime.lost_reported = True
+            runtime.was_streaming = seg.streaming
+        waiting = writer_view.observation.commits_waiting_on_quorum
+        lost = available < WRITE_QUORUM
+        if lost and not self.state.quorum_lost and (waiting > 0 or available < WRITE_QUORUM):
+            self.state.quorum_lost = True
+            self.events.add(
+                make_event("BOREALIS-EVENT-0003", topology.cluster_id, available=str(available))
+            )
+        elif not lost and self.state.quorum_lost:
+            self.state.quorum_lost = False
+            self.events.add(
+                make_event("BOREALIS-EVENT-0004", topology.cluster_id, available=str(available))
+            )
+
+    # --- failover ------------------------------------------------------------------------
+
+    def request_failover(self, target: str | None = None) -> dict[str, Any]:
+        """A planned failover (FailoverDBCluster): runs on the manager thread."""
+
+        def run() -> dict[str, Any]:
+            topology = self.require_topology()
+            if target is not None:
+                spec = topology.instance(target)
+                if spec.id == topology.writer_id:
+                    raise BorealisError(f"{target} is already the writer")
+            view = self.view()
+            candidates = failover_candidates(view, target)
+            if target is not None and (not candidates or candidates[0] != target):
+                raise BorealisError(f"{target} is not a healthy reader; it cannot be promoted")
+            if not candidates:
+                self.events.add(make_event("RDS-EVENT-0069", topology.cluster_id))
+                raise BorealisError("no healthy reader can be promoted")
+            old = topology.writer_id
+            reason = f"failover requested; promoting {candidates[0]}"
+            new = self._failover(candidates, reason, planned=True)
+            return {"previous_writer": old, "writer": new, "reason": reason}
+
+        return self.call(run)
+
+    def _failover(self, candidates: tuple[str, ...], reason: str, *, planned: bool) -> str:
+        topology = self.require_topology()
+        old = topology.writer
+        first = topology.instance(candidates[0])
+        started = time.monotonic()
+        log.warning("failover: %s", reason)
+        self.state.instances[old.id].state = InstanceState.FAILING_OVER
+        event = "RDS-EVENT-0072" if first.az == old.az else "RDS-EVENT-0073"
+        self.events.add(make_event(event, topology.cluster_id, name=first.id))
+
+        # Fence the old writer: a clean stop ships its last WAL; a hung one is killed.
+        if planned and self.controller.instance_alive(old.id):
+            self.controller.stop_instance(old.id, timeout=10)
+        else:
+            self.controller.kill_instance(old.id)
+        self.probers[old.id].forget()
+
+        view = self.view()
+        readable = readable_segments(view)
+        if len(readable) < READ_QUORUM:
+            self.events.add(make_event("RDS-EVENT-0069", topology.cluster_id))
+            raise FailoverFailed(
+                f"only {len(readable)} storage segments are readable ({READ_QUORUM} needed to "
+                "be sure no acknowledged commit is lost); waiting for segments to return"
+            )
+        newest = self._most_advanced_segment(readable)
+
+        promoted: InstanceSpec | None = None
+        for candidate_id in candidates:
+            candidate = topology.instance(candidate_id)
+            try:
+                if newest is not None:
+                    self._catch_up(candidate, *newest)
+                self.controller.promote(candidate, self.settings.manager.promote_timeout_s)
+                promoted = candidate
+                break
+            except (BorealisError, OSError) as exc:
+                log.error("promoting %s failed: %s", candidate_id, exc)
+        if promoted is None:
+            self.events.add(make_event("RDS-EVENT-0069", topology.cluster_id))
+            if planned:
+                self.events.add(make_event("RDS-EVENT-0070", topology.cluster_id, name=old.id))
+                self._restart_in_place(old)
+            raise FailoverFailed("no candidate could be promoted")
+
+        new_topology = topology.with_writer(promoted.id)
+        new_topology.save(self.paths.topology)
+        self.topology = new_topology
+        self.state.instances[old.id].needs_rewind = True
+        self.state.instances[old.id].state = InstanceState.REJOINING
+        self.probers[promoted.id].forget()
+        switch_lsn = self._switch_point(promoted)
+        self._attach_storage(new_topology)
+        self._repoint_readers(new_topology, switch_lsn, exclude={old.id})
+        self.failovers += 1
+        self.events.add(make_event("RDS-EVENT-0071", topology.cluster_id, name=promoted.id))
+        log.warning("failover to %s completed in %.2f s", promoted.id, time.monotonic() - started)
+        return promoted.id
+
+    def _most_advanced_segment(self, readable: list[str]) -> tuple[str, int] | None:
+        best: tuple[str, int] | None = None
+        for segment_id in readable:
+            try:
+                found = self.controller.last_valid_record(segment_id)
+            except (PgCommandError, OSError) as exc:
+                log.warning("cannot read segment %s: %s", segment_id, exc)
+                continue
+            if found is not None and (best is None or found[0] > best[1]):
+                best = (segment_id, found[0])
+        return best
+
+    def _catch_up(self, candidate: InstanceSpec, segment_id: str, last_record: int) -> None:
+        """Replay, on the candidate, every record the storage volume holds."""
+        replayed = self.controller.replay_lsn(candidate) or 0
+        if replayed > last_record:
+            return
+        self.controller.feed_from_segment(candidate, segment_id)
+        deadline = time.monotonic() + self.settings.manager.promote_timeout_s
+        while time.monotonic() < deadline:
+            replayed = self.controller.replay_lsn(candidate) or 0
+            if replayed > last_record:
+                return
+            time.sleep(0.01)
+        raise FailoverFailed(
+            f"{candidate.id} did not replay the storage volume's WAL in time "
+            f"(at {replayed:X}, needs past {last_record:X})"
+        )
+
+    def _switch_point(self, promoted: InstanceSpec) -> int | None:
+        """Where the new timeline forked, from the new writer's newest history file."""
+        wal = self.paths.data_dir(promoted.id) / "pg_wal"
+        histories = sorted(wal.glob("*.history"))
+        if not histories:
+            return None
+        lines = [line for line in histories[-1].read_text().splitlines() if line.strip()]
+        return parse_lsn(lines[-1].split()[1]) if lines else None
+
+    def _attach_storage(self, topology: Topology) -> None:
+        writer = topology.writer
+        names = [s.slot for s in topology.segments] + [
+            pgconf.slot_name(r.id) for r in topology.readers
+        ]
+        self.controller.ensure_slots(writer, names)
+        for seg in topology.segments:
+            self.controller.stop_segment(seg.id)
+            runtime = self.state.segments[seg.id]
+            if runtime.held is None:
+                self.controller.start_segment(seg, topology)
+                runtime.started_at = time.monotonic()
+
+    def _repoint_readers(
+        self, topology: Topology, switch_lsn: int | None, exclude: set[str]
+    ) -> None:
+        for reader in topology.readers:
+            if reader.id in exclude or not self.controller.instance_alive(reader.id):
+                continue
+            runtime = self.state.instances[reader.id]
+            if runtime.held == "hung":
+                runtime.needs_rewind = True
+                continue
+            try:
+                replayed = self.controller.replay_lsn(reader) or 0
+                if switch_lsn is not None and replayed > switch_lsn:
+                    log.warning("%s replayed past the new timeline; rejoining it", reader.id)
+                    runtime.needs_rewind = True
+                    self.controller.stop_instance(reader.id)
+                    continue
+                self.controller.repoint_reader(reader, topology)
+            except BorealisError as exc:
+                log.warning("repointing %s failed (%s); rejoining it", reader.id, exc)
+                runtime.needs_rewind = True
+                self.controller.kill_instance(reader.id)
+
+    # --- reporting -----------------------------------------------------------------------
+
+    def instance_state(self, view: InstanceView) -> InstanceState:
+        runtime = self.state.instances[view.id]
+        if runtime.job == "rejoining":
+            return InstanceState.REJOINING
+        if runtime.job is not None:
+            return InstanceState.STARTING
+        if runtime.held == "stopped":
+            return InstanceState.STOPPED
+        if runtime.held == "hung":
+            return InstanceState.UNRESPONSIVE
+        if not view.process_alive:
+            return InstanceState.REJOINING if runtime.needs_rewind else InstanceState.FAILED
+        if view.observation_age is None:
+            return InstanceState.STARTING
+        if view.observation_age > 2.0:
+            return InstanceState.UNRESPONSIVE
+        return InstanceState.AVAILABLE
+
+    def status(self) -> dict[str, Any]:
+        topology = self.require_topology()
+        view = self.view()
+        instances = []
+        for spec in topology.instances:
+            iv = view.instance(spec.id)
+            instances.append(
+                {
+                    "id": spec.id,
+                    "resource_id": spec.resource_id,
+                    "role": topology.role_of(spec.id).value,
+                    "az": spec.az,
+                    "tier": spec.tier,
+                    "port": spec.port,
+                    "pid": self.controller.instance_pid(spec.id),
+                    "state": self.instance_state(iv).value,
+                }
+            )
+        segments = []
+        for seg_view in view.segments:
+            runtime = self.state.segments[seg_view.id]
+            if runtime.held is not None:
+                state = SegmentState.STOPPED
+            elif seg_view.streaming:
+                state = SegmentState.AVAILABLE
+            elif seg_view.process_alive:
+                state = SegmentState.STARTING
+            else:
+                state = SegmentState.FAILED
+            segments.append({"id": seg_view.id, "az": seg_view.az, "state": state.value})
+        streaming = sum(1 for s in view.segments if s.streaming)
+        return {
+            "cluster_id": topology.cluster_id,
+            "cluster_resource_id": topology.cluster_resource_id,
+            "writer": topology.writer_id,
+            "instances": instances,
+            "segments": segments,
+            "storage": {
+                "segments_available": streaming,
+                "write_quorum": WRITE_QUORUM,
+                "read_quorum": READ_QUORUM,
+                "write_quorum_ok": streaming >= WRITE_QUORUM,
+            },
+        }
+
+    def healthy(self) -> bool:
+        view = self.view()
+        writer = view.writer
+        return (
+            writer.process_alive
+            and writer.observation is not None
+            and (writer.observation_age or 99) < 2.0
+            and all(
+                i.healthy_reader or self.state.instances[i.id].held
+                for i in view.instances
+                if i.role is Role.READER
+            )
+            and sum(1 for s in view.segments if s.streaming) >= WRITE_QUORUM
+        )
+
+    def signal_instance(self, instance_id: str, sig: signal.Signals) -> None:
+        self.controller.signal_instance(instance_id, sig)

@@ -1,0 +1,64 @@
+"""Short-lived, autocommit SQL connections for the cluster manager."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from borealis.errors import BorealisError
+from cluster.credentials import SUPERUSER, Credentials
+
+MANAGER_APPLICATION = "borealis-manager"
+
+
+class InstanceUnreachable(BorealisError):
+    """An instance did not answer in time, or refused the connection."""
+
+
+def dsn(
+    port: int, credentials: Credentials, user: str = SUPERUSER, dbname: str = "postgres"
+) -> str:
+    return psycopg.conninfo.make_conninfo(
+        host="127.0.0.1",
+        port=port,
+        user=user,
+        password=credentials.password(user),
+        dbname=dbname,
+    )
+
+
+@contextmanager
+def connect(
+    port: int,
+    credentials: Credentials,
+    *,
+    timeout: float = 2.0,
+    statement_timeout_ms: int = 0,
+    dbname: str = "postgres",
+) -> Iterator[psycopg.Connection[Any]]:
+    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    try:
+        conn = psycopg.connect(
+            dsn(port, credentials, dbname=dbname),
+            autocommit=True,
+            connect_timeout=max(1, round(timeout)),
+            application_name=MANAGER_APPLICATION,
+            options=options,
+        )
+    except psycopg.Error as exc:
+        raise InstanceUnreachable(f"port {port}: {str(exc).strip().splitlines()[0]}") from None
+    try:
+        yield conn
+    except psycopg.Error as exc:
+        raise InstanceUnreachable(f"port {port}: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        conn.close()
+
+
+def query_one(port: int, credentials: Credentials, sql: str, params: Any = None, **kw: Any) -> Any:
+    with connect(port, credentials, **kw) as conn:
+        row = conn.execute(sql, params).fetchone()
+    return row

@@ -1,0 +1,1 @@
+"""The collector: from PostgreSQL instances to Prometheus metrics, PI samples and events."""

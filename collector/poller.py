@@ -1,0 +1,143 @@
+"""One polling thread per instance: runs every source and publishes a frozen InstancePoll.
+
+The scrape never queries PostgreSQL itself: it renders the latest polls. A hung instance
+blocks only its own thread; its poll then grows old and the instance is reported down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from borealis.settings import CollectorSettings
+from collector.db import SourceError, connect, first_line
+from collector.sources.base import InstancePoll, Source
+from collector.sources.instance import InstanceSnapshot
+from collector.targets import UNKNOWN, Target
+
+log = logging.getLogger(__name__)
+
+
+class InstancePoller:
+    def __init__(
+        self, target: Target, sources: Sequence[Source], settings: CollectorSettings
+    ) -> None:
+        self.target = target
+        self.sources = sources
+        self.settings = settings
+        self.latest: InstancePoll | None = None
+        self.polls_total = 0
+        self.poll_errors_total = 0
+        self._in_progress_since: float | None = None
+        self._role = target.expected_role
+        self._version = 0
+        self._conn: psycopg.Connection[Any] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"poll-{target.db_instance}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def role(self) -> str:
+        return self._role
+
+    def is_up(self, now: float | None = None) -> bool:
+        """Up when the last poll succeeded and is recent enough."""
+        now = time.monotonic() if now is None else now
+        poll = self.latest
+        return poll is not None and poll.ok and now - poll.at <= self.settings.down_after_s
+
+    def _run(self) -> None:
+        interval = self.settings.poll_interval_s
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.latest = self.poll_once()
+            except Exception as exc:
+                log.exception("polling %s failed unexpectedly", self.target.db_instance)
+                self.latest = self._failed(f"internal error: {exc}")
+            self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        self._close()
+
+    def _failed(self, error: str) -> InstancePoll:
+        self.poll_errors_total += 1
+        return InstancePoll(
+            target=self.target,
+            at=time.monotonic(),
+            wall_time=time.time(),
+            ok=False,
+            role=self._role,
+            version_num=self._version,
+            errors={"connect": error},
+        )
+
+    def poll_once(self) -> InstancePoll:
+        self.polls_total += 1
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = connect(
+                    self.target.dsn,
+                    connect_timeout=self.settings.connect_timeout_s,
+                    statement_timeout_ms=self.settings.statement_timeout_ms,
+                )
+            except SourceError as exc:
+                return self._failed(str(exc))
+        conn = self._conn
+        results: dict[str, Any] = {}
+        durations: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        ok = True
+        for source in self.sources:
+            started = time.perf_counter()
+            try:
+                results[source.name] = source.poll(conn, self._version)
+            except psycopg.Error as exc:
+                errors[source.name] = first_line(exc)
+                if source.name == "instance":
+                    ok = False
+                if conn.closed or conn.broken:
+                    ok = False
+                    durations[source.name] = time.perf_counter() - started
+                    break
+            durations[source.name] = time.perf_counter() - started
+            if source.name == "instance" and isinstance(results.get("instance"), InstanceSnapshot):
+                snap: InstanceSnapshot = results["instance"]
+                self._role = "reader" if snap.in_recovery else "writer"
+                self._version = snap.version_num
+            elif source.name == "instance":
+                break
+        if not ok:
+            self.poll_errors_total += 1
+            self._close()
+        return InstancePoll(
+            target=self.target,
+            at=time.monotonic(),
+            wall_time=time.time(),
+            ok=ok,
+            role=self._role if ok else (self._role or UNKNOWN),
+            version_num=self._version,
+            results=results,
+            durations=durations,
+            errors=errors,
+        )
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None

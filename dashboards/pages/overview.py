@@ -1,0 +1,78 @@
+"""Cluster overview: instances by AZ with their roles, DB load, the latest events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Dash, Input, Output, dcc, html
+
+from dashboards import figures, ids, queries
+from dashboards.context import UiContext
+from dashboards.data import DataUnavailable
+from dashboards.pages.events import table
+
+PATH = "/"
+TITLE = "Overview"
+OVERVIEW_EVENTS = "overview-events"
+
+
+def layout(ctx: UiContext) -> Any:
+    return html.Div(
+        [
+            html.H2("Cluster overview"),
+            html.Div(id=ids.TOPOLOGY, className="topology"),
+            dcc.Graph(id=ids.LOAD_GRAPH),
+            html.H3("Latest events"),
+            table(OVERVIEW_EVENTS, page_size=8),
+        ]
+    )
+
+
+def topology_cards(targets: list[dict[str, Any]]) -> list[Any]:
+    by_az: dict[str, list[dict[str, Any]]] = {}
+    for target in targets:
+        by_az.setdefault(target["az"] or "-", []).append(target)
+    columns = []
+    for az in sorted(by_az):
+        cards = []
+        for t in sorted(by_az[az], key=lambda t: (t["role"] != "writer", t["db_instance"])):
+            state = "up" if t["up"] else "down"
+            cards.append(
+                html.Div(
+                    [html.B(t["db_instance"]), html.Div(f"{t['role']} · {state}")],
+                    className=f"card role-{t['role']} state-{state}",
+                )
+            )
+        columns.append(html.Div([html.H4(az), *cards], className="az-column"))
+    return columns
+
+
+def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any]:
+    try:
+        cards = topology_cards(ctx.collector.targets())
+    except DataUnavailable as exc:
+        cards = [html.Div(f"collector unavailable: {exc}", className="error")]
+    panel = queries.DB_LOAD_BY_WAIT
+    try:
+        series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
+    except DataUnavailable:
+        series = []
+    load = figures.time_series_figure(
+        series, title=panel.title, unit=panel.unit, legend=panel.legend, stacked=True
+    )
+    try:
+        rows = figures.event_rows(ctx.collector.events(ctx.window_s / 60))[:8]
+    except DataUnavailable:
+        rows = []
+    return cards, load, rows
+
+
+def register(app: Dash, ctx: UiContext) -> None:
+    @app.callback(
+        Output(ids.TOPOLOGY, "children"),
+        Output(ids.LOAD_GRAPH, "figure"),
+        Output(OVERVIEW_EVENTS, "data"),
+        Input(ids.REFRESH, "n_intervals"),
+    )
+    def refresh(_: int) -> tuple[Any, Any, Any]:
+        return refresh_overview(ctx)

@@ -1,0 +1,59 @@
+from dashboards import figures
+from dashboards.data import Series
+
+EVENTS = [
+    {
+        "EventId": "RDS-EVENT-0073",
+        "SourceIdentifier": "c",
+        "SourceType": "db-cluster",
+        "EventCategories": ["failover"],
+        "Message": "Started cross AZ failover to DB instance: c-instance-2.",
+        "Date": "2026-01-01T00:00:00.000Z",
+    },
+    {
+        "EventId": "RDS-EVENT-0071",
+        "SourceIdentifier": "c",
+        "SourceType": "db-cluster",
+        "EventCategories": ["failover"],
+        "Message": "Completed failover to DB instance: c-instance-2.",
+        "Date": "2026-01-01T00:00:01.000Z",
+    },
+    {
+        "EventId": "RDS-EVENT-0006",
+        "SourceIdentifier": "c-instance-1",
+        "SourceType": "db-instance",
+        "EventCategories": ["availability"],
+        "Message": "DB instance restarted.",
+        "Date": "2026-01-01T00:00:03.000Z",
+    },
+]
+
+
+def test_event_rows_are_newest_first_and_flag_failovers() -> None:
+    rows = figures.event_rows(EVENTS)
+    assert [r["EventId"] for r in rows] == ["RDS-EVENT-0006", "RDS-EVENT-0071", "RDS-EVENT-0073"]
+    assert [r["failover"] for r in rows] == ["no", "yes", "yes"]
+
+
+def test_completed_failovers_become_markers() -> None:
+    markers = figures.failover_markers(EVENTS)
+    assert markers == [(1767225601.0, "failover")]
+
+
+def test_one_trace_per_series_named_by_legend() -> None:
+    series = [
+        Series({"db_instance": "c-instance-3"}, (1.0, 2.0), (0.5, 0.7)),
+        Series({"db_instance": "c-instance-2"}, (1.0, 2.0), (0.1, 0.2)),
+    ]
+    fig = figures.time_series_figure(series, title="Lag", unit="ms", legend="{db_instance}")
+    assert [t.name for t in fig.data] == ["c-instance-2", "c-instance-3"]
+    assert list(fig.data[1].y) == [0.5, 0.7]
+
+
+def test_empty_data_says_so() -> None:
+    fig = figures.time_series_figure([], title="Lag", unit="ms", legend="{db_instance}")
+    assert fig.layout.annotations[0].text == "no data yet"
+
+
+def test_legend_falls_back_to_labels() -> None:
+    assert figures.legend_name("{missing}", {"a": "1", "__name__": "x"}) == "a=1"

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from borealis.errors import ConfigError
+from borealis.settings import Settings, load_settings, settings_from_json_file, settings_to_json
+
+
+def test_defaults_listen_on_loopback_with_derived_ports(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, overrides={"state_dir": str(tmp_path)})
+    assert settings.listen_host == "127.0.0.1"
+    assert settings.ports.port("prometheus") == 25490
+    assert settings.ports.port("cluster_endpoint") == 25432
+    assert settings.state_dir == tmp_path.absolute()
+
+
+def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "borealis.yaml"
+    config.write_text("readers: 3\nports:\n  base: 30000\n  ui: 31000\n")
+    env = {"BOREALIS_READERS": "4", "BOREALIS_PORTS__PROMETHEUS": "32000"}
+    settings = load_settings(config_file=config, environ=env, overrides={"readers": 5})
+    assert settings.readers == 5
+    assert settings.ports.port("ui") == 31000
+    assert settings.ports.port("prometheus") == 32000
+    assert settings.ports.port("collector") == 30091
+
+
+def test_state_dir_file_is_read_by_default(tmp_path: Path) -> None:
+    (tmp_path / "borealis.yaml").write_text("cluster_id: prod-like\n")
+    settings = load_settings(environ={"BOREALIS_STATE_DIR": str(tmp_path)})
+    assert settings.cluster_id == "prod-like"
+
+
+def test_unknown_key_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "b.yaml"
+    config.write_text("readers: 2\nportz:\n  base: 1\n")
+    with pytest.raises(ConfigError, match=r"b\.yaml:2: unknown setting 'portz'"):
+        load_settings(config_file=config, environ={})
+
+
+def test_wrong_type_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "b.yaml"
+    config.write_text("collector:\n  poll_interval_s: 1.0\n  max_digests: lots\n")
+    with pytest.raises(ConfigError, match=r"b\.yaml:3: collector\.max_digests: expected an integer"):
+        load_settings(config_file=config, environ={})
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "b.yaml"
+    config.write_text("readers: 2\nports: [1, 2\nui: 3\n")
+    with pytest.raises(ConfigError, match=r"b\.yaml:3"):
+        load_settings(config_file=config, environ={})
+
+
+def test_environment_errors_name_the_variable() -> None:
+    with pytest.raises(ConfigError, match="environment: .*readers: expected an integer"):
+        load_settings(environ={"BOREALIS_READERS": "many"})
+
+
+@pytest.mark.parametrize("readers", [0, 16])
+def test_reader_count_is_bounded(readers: int) -> None:
+    with pytest.raises(ConfigError, match="between 1 and 15"):
+        load_settings(environ={}, overrides={"readers": readers})
+
+
+def test_refuses_non_loopback_listen_address() -> None:
+    with pytest.raises(ConfigError, match="not a loopback address"):
+        load_settings(environ={}, overrides={"listen_host": "0.0.0.0"})
+
+
+def test_sampling_faster_than_100ms_is_refused() -> None:
+    with pytest.raises(ConfigError, match="at least 0.1"):
+        load_settings(environ={}, overrides={"collector.sample_interval_s": 0.05})
+
+
+def test_json_round_trip_gives_the_same_settings(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={}, overrides={"readers": 7, "ports.base": 40000, "instance.extra": None}
+    )
+    path = tmp_path / "settings.json"
+    path.write_text(settings_to_json(settings))
+    assert settings_from_json_file(path) == settings
+    assert isinstance(settings_from_json_file(path), Settings)
