@@ -425,6 +425,11 @@ class ClusterController:
             f"passfile={self.paths.pgpass} connect_timeout=5"
         )
         self.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
+        # A just-promoted writer records its new timeline in pg_control only at its next
+        # checkpoint; until then pg_rewind believes both are on the same timeline and
+        # wrongly decides that no rewind is needed.
+        with connect(topology.writer.port, self.credentials, timeout=5) as conn:
+            conn.execute("checkpoint")
         output = self.tools.rewind(data, source)
         # pg_rewind copies the writer's configuration files: put this node's back.
         self.configure_as_reader(spec, topology)

@@ -431,6 +431,8 @@ class ClusterManager:
                 self.events.add(make_event("RDS-EVENT-0069", topology.cluster_id))
                 raise BorealisError("no healthy reader can be promoted")
             old = topology.writer_id
+            if target is not None:
+                candidates = (target,)  # a named target is promoted, or nothing is
             reason = f"failover requested; promoting {candidates[0]}"
             new = self._failover(candidates, reason, planned=True)
             return {"previous_writer": old, "writer": new, "reason": reason}
@@ -619,7 +621,14 @@ class ClusterManager:
                 state = SegmentState.STARTING
             else:
                 state = SegmentState.FAILED
-            segments.append({"id": seg_view.id, "az": seg_view.az, "state": state.value})
+            segments.append(
+                {
+                    "id": seg_view.id,
+                    "az": seg_view.az,
+                    "state": state.value,
+                    "pid": self.controller.segment_pid(seg_view.id),
+                }
+            )
         streaming = sum(1 for s in view.segments if s.streaming)
         return {
             "cluster_id": topology.cluster_id,

@@ -27,7 +27,7 @@ def obs(instance_id: str, lsn: int, in_recovery: bool = True) -> InstanceObserva
     )
 
 
-def inst(
+def inst(  # noqa: PLR0917 - a compact table of test instances
     instance_id: str,
     role: Role = Role.READER,
     tier: int = 1,
@@ -43,7 +43,9 @@ def inst(
         tier=tier,
         role=role,
         process_alive=alive,
-        observation=obs(instance_id, lsn, in_recovery=role is Role.READER) if age is not None else None,
+        observation=obs(instance_id, lsn, in_recovery=role is Role.READER)
+        if age is not None
+        else None,
         observation_age=age,
         held=held,
         needs_rewind=False,

@@ -1,7 +1,12 @@
 from prometheus_client.core import Metric
 
 from collector.sources.base import InstancePoll
-from collector.sources.replication import Downstream, Receiver, ReplicationSnapshot, ReplicationSource
+from collector.sources.replication import (
+    Downstream,
+    Receiver,
+    ReplicationSnapshot,
+    ReplicationSource,
+)
 from collector.targets import Target
 
 
@@ -42,7 +47,9 @@ def test_reader_lag_comes_from_the_writers_measurement() -> None:
 def test_a_stuck_reader_is_never_reported_below_its_own_estimate() -> None:
     writer = poll("w", "writer", ReplicationSnapshot((downstream("r1", 0.01, 8192.0),), None))
     reader = poll("r1", "reader", ReplicationSnapshot((), receiver(12.5, 8192.0)))
-    lag = values(list(ReplicationSource().families([writer, reader])), "borealis_replica_lag_seconds")
+    lag = values(
+        list(ReplicationSource().families([writer, reader])), "borealis_replica_lag_seconds"
+    )
     assert lag == {("a", "c", "r1", "reader"): 12.5}
 
 
@@ -53,9 +60,7 @@ def test_without_a_visible_writer_the_reader_estimates_itself() -> None:
 
 
 def test_storage_segments_have_no_replay_stage() -> None:
-    writer = poll(
-        "w", "writer", ReplicationSnapshot((downstream("seg-a1", 55.0, None),), None)
-    )
+    writer = poll("w", "writer", ReplicationSnapshot((downstream("seg-a1", 55.0, None),), None))
     families = list(ReplicationSource().families([writer]))
     stages = {k[-2] for k in values(families, "borealis_replication_lag_seconds")}
     assert stages == {"write", "flush"}

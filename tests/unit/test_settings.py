@@ -41,7 +41,9 @@ def test_unknown_key_names_the_line(tmp_path: Path) -> None:
 def test_wrong_type_names_the_line(tmp_path: Path) -> None:
     config = tmp_path / "b.yaml"
     config.write_text("collector:\n  poll_interval_s: 1.0\n  max_digests: lots\n")
-    with pytest.raises(ConfigError, match=r"b\.yaml:3: collector\.max_digests: expected an integer"):
+    with pytest.raises(
+        ConfigError, match=r"b\.yaml:3: collector\.max_digests: expected an integer"
+    ):
         load_settings(config_file=config, environ={})
 
 
@@ -53,7 +55,7 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_environment_errors_name_the_variable() -> None:
-    with pytest.raises(ConfigError, match="environment: .*readers: expected an integer"):
+    with pytest.raises(ConfigError, match=r"environment: .*readers: expected an integer"):
         load_settings(environ={"BOREALIS_READERS": "many"})
 
 
@@ -65,11 +67,11 @@ def test_reader_count_is_bounded(readers: int) -> None:
 
 def test_refuses_non_loopback_listen_address() -> None:
     with pytest.raises(ConfigError, match="not a loopback address"):
-        load_settings(environ={}, overrides={"listen_host": "0.0.0.0"})
+        load_settings(environ={}, overrides={"listen_host": "0.0.0.0"})  # noqa: S104
 
 
 def test_sampling_faster_than_100ms_is_refused() -> None:
-    with pytest.raises(ConfigError, match="at least 0.1"):
+    with pytest.raises(ConfigError, match=r"at least 0\.1"):
         load_settings(environ={}, overrides={"collector.sample_interval_s": 0.05})
 
 

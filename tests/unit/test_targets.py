@@ -10,7 +10,7 @@ clusters:
   - id: prod
     instances:
       - id: prod-instance-1
-        dsn: "host=db1.example port=5432 user=monitor password=s3cret dbname=postgres sslmode=verify-full"
+        dsn: "host=db1.example user=monitor password=s3cret dbname=postgres sslmode=verify-full"
         resource_id: db-ABCDEFGHIJKLMNOPQRSTUVWXYZ
         az: us-east-1a
       - id: prod-instance-2

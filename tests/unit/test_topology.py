@@ -7,7 +7,12 @@ from cluster.topology import Role, Topology, plan_topology
 def test_plan_spreads_instances_over_three_azs() -> None:
     topology = plan_topology("demo", "local-1", readers=5, first_port=5000)
     assert [i.az for i in topology.instances] == [
-        "local-1a", "local-1b", "local-1c", "local-1a", "local-1b", "local-1c"
+        "local-1a",
+        "local-1b",
+        "local-1c",
+        "local-1a",
+        "local-1b",
+        "local-1c",
     ]
     assert topology.writer_id == "demo-instance-1"
     assert [i.port for i in topology.instances] == list(range(5000, 5006))
@@ -21,7 +26,12 @@ def test_readers_get_distinct_tiers_from_zero() -> None:
 def test_six_segments_two_per_az_and_quorum_of_four() -> None:
     topology = plan_topology("demo", "local-1", readers=1, first_port=5000)
     assert [s.id for s in topology.segments] == [
-        "seg-a1", "seg-a2", "seg-b1", "seg-b2", "seg-c1", "seg-c2"
+        "seg-a1",
+        "seg-a2",
+        "seg-b1",
+        "seg-b2",
+        "seg-c1",
+        "seg-c2",
     ]
     assert topology.synchronous_standby_names() == (
         'ANY 4 ("seg-a1","seg-a2","seg-b1","seg-b2","seg-c1","seg-c2")'

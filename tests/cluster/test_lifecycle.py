@@ -1,0 +1,50 @@
+"""up / status / down / up again on a state directory of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import borealis, stack_processes, start_stack
+
+pytestmark = pytest.mark.cluster
+
+
+def test_up_down_up_reuses_the_cluster(shared_tmp: Path) -> None:
+    state = shared_tmp / "lifecycle"
+    stack = start_stack(state, 28400, readers=1)
+    try:
+        first = stack.status()
+        assert len(first["instances"]) == 2
+        again = stack.cli("up", "--detach")
+        assert again.returncode == 0
+        assert "already running" in again.stdout
+
+        down = stack.cli("down", timeout=180)
+        assert down.returncode == 0, down.stderr
+        assert stack_processes(state) == []
+        offline = stack.status()
+        assert all(i["state"] == "stopped" for i in offline["instances"])
+
+        restarted = stack.cli("up", "--detach", timeout=300)
+        assert restarted.returncode == 0, restarted.stderr
+        second = stack.status()
+        assert [(i["id"], i["resource_id"]) for i in second["instances"]] == [
+            (i["id"], i["resource_id"]) for i in first["instances"]
+        ]
+        assert second["cluster_resource_id"] == first["cluster_resource_id"]
+        assert any(e["EventId"] == "RDS-EVENT-0151" for e in stack.events())
+    finally:
+        stack.cli("down", timeout=180)
+    assert stack_processes(state) == []
+
+
+def test_errors_are_one_line_and_non_zero(shared_tmp: Path) -> None:
+    done = borealis("failover", "--state-dir", str(shared_tmp / "nothing-here"))
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("borealis failover: no Borealis stack is running")
+    bad = borealis("up", "--readers", "16", "--state-dir", str(shared_tmp / "nothing-here"))
+    assert bad.returncode == 1
+    assert "readers must be between 1 and 15" in bad.stderr

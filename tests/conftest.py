@@ -1,0 +1,167 @@
+"""Shared test helpers. Tiers: unit (pure), integration (one real PostgreSQL), cluster (the
+real stack), ui (a real headless Chromium against the real stack)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.2, what: str = "") -> T:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting for {what or check}: "
+        f"last value {last!r}, last error {last_error!r}"
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A directory the unprivileged postgres user can reach (pytest's own are mode 0700).
+
+    Kept, with every log in it, when a test failed."""
+    path = Path(tempfile.mkdtemp(prefix="borealis-test-", dir="/var/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    if request.session.testsfailed:
+        print(f"\nkept {path} for inspection (logs under */logs)")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# --- the real stack -----------------------------------------------------------------------
+
+
+def borealis(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "borealis", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def stack_processes(state_dir: Path) -> list[tuple[int, str]]:
+    """Live (non-zombie) processes whose command line mentions the state directory."""
+    found = []
+    marker = str(state_dir).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
+        if marker in cmdline and state not in (b"Z", b"X") and int(entry) != os.getpid():
+            found.append((int(entry), cmdline.replace(b"\0", b" ").decode(errors="replace")))
+    return found
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    env: dict[str, str]
+    status_cache: dict[str, Any] = field(default_factory=dict)
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return borealis(*args, "--state-dir", str(self.state_dir), env=self.env, timeout=timeout)
+
+    def status(self) -> dict[str, Any]:
+        done = self.cli("status", "--json", timeout=60)
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    def events(self, minutes: float = 60) -> list[dict[str, Any]]:
+        done = self.cli("events", "--json", "--minutes", str(minutes), timeout=60)
+        assert done.returncode == 0, done.stderr
+        return list(json.loads(done.stdout)["Events"])
+
+    def writer(self) -> dict[str, Any]:
+        return next(i for i in self.status()["instances"] if i["role"] == "writer")
+
+    def superuser_dsn(self, port: int) -> str:
+        secrets = json.loads((self.state_dir / "secrets.json").read_text())
+        return (
+            f"host=127.0.0.1 port={port} user=postgres password={secrets['superuser']} "
+            "dbname=postgres connect_timeout=3"
+        )
+
+    def app_dsn(self, port: int) -> str:
+        secrets = json.loads((self.state_dir / "secrets.json").read_text())
+        return (
+            f"host=127.0.0.1 port={port} user=borealis_app password={secrets['app']} "
+            "dbname=app connect_timeout=3"
+        )
+
+    def sql(self, port: int, query: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.superuser_dsn(port), autocommit=True) as conn:
+            return conn.execute(query).fetchall()  # type: ignore[arg-type]
+
+    def prometheus(self, promql: str) -> list[dict[str, Any]]:
+        url = self.status_cache.setdefault("prometheus", self.status()["services"]["prometheus"])
+        query = urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as response:  # noqa: S310
+            body = json.load(response)
+        return list(body["data"]["result"])
+
+    def all_available(self) -> bool:
+        status = self.status()
+        return all(i["state"] == "available" for i in status["instances"]) and all(
+            s["state"] == "available" for s in status["segments"]
+        )
+
+
+def start_stack(state_dir: Path, port_base: int, readers: int) -> Stack:
+    env = {"BOREALIS_PORTS__BASE": str(port_base)}
+    stack = Stack(state_dir, env)
+    done = stack.cli("up", "--detach", "--readers", str(readers), "--no-workload", timeout=300)
+    if done.returncode != 0:
+        log = state_dir / "logs" / "supervisor.log"
+        tail = log.read_text()[-3000:] if log.exists() else ""
+        stack.cli("down", timeout=120)
+        pytest.fail(f"borealis up failed: {done.stderr}\n{tail}")
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(shared_tmp: Path) -> Iterator[Stack]:
+    """The real stack (writer, 2 readers, 6 segments, collector, Prometheus, UI), once per
+    session, shared by the cluster and UI tiers."""
+    running = start_stack(shared_tmp / "stack", 27400, readers=2)
+    yield running
+    done = running.cli("down", timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert stack_processes(running.state_dir) == []

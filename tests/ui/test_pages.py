@@ -1,0 +1,106 @@
+"""The UI renders live data in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import Stack, wait_for
+
+pytestmark = pytest.mark.ui
+
+
+def open_page(browser: webdriver.Chrome, stack: Stack, path: str) -> None:
+    browser.get(stack.status()["services"]["ui"] + path)
+
+
+def severe_console_errors(browser: webdriver.Chrome) -> list[str]:
+    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_overview_shows_every_instance_by_az(browser: webdriver.Chrome, stack: Stack) -> None:
+    status = stack.status()
+    open_page(browser, stack, "/")
+
+    def cards() -> list[tuple[str, str]]:
+        # One atomic read: the page re-renders the cards on every refresh.
+        return [
+            tuple(c)
+            for c in browser.execute_script(
+                "return Array.from(document.querySelectorAll('#topology .card'))"
+                ".map(c => [c.className, c.innerText])"
+            )
+        ]
+
+    def shows_topology() -> bool:
+        current = cards()
+        text = " ".join(t for _, t in current)
+        writer_cards = [t for c, t in current if "role-writer" in c]
+        return (
+            len(current) >= 2
+            and all(i["id"] in text for i in status["instances"])
+            and any(status["writer"] in t for t in writer_cards)
+        )
+
+    wait_for(shows_topology, 30, what="every instance, the writer highlighted")
+    WebDriverWait(browser, 30).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#load-graph .main-svg"))
+    )
+    assert severe_console_errors(browser) == []
+
+
+def test_replication_page_plots_lag_per_reader(browser: webdriver.Chrome, stack: Stack) -> None:
+    readers = [i["id"] for i in stack.status()["instances"] if i["role"] == "reader"]
+    open_page(browser, stack, "/replication")
+    WebDriverWait(browser, 30).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#lag-graph .main-svg"))
+    )
+
+    def legend() -> str:
+        return " ".join(
+            e.text for e in browser.find_elements(By.CSS_SELECTOR, "#lag-graph .legendtext")
+        )
+
+    wait_for(lambda: all(r in legend() for r in readers), 30, what=f"legend with {readers}")
+    assert severe_console_errors(browser) == []
+
+
+def test_io_page_plots_iops_per_instance(browser: webdriver.Chrome, stack: Stack) -> None:
+    open_page(browser, stack, "/io")
+    for graph in ("#read-iops-graph", "#write-iops-graph"):
+        WebDriverWait(browser, 30).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, f"{graph} .main-svg"))
+        )
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#read-iops-graph .legendtext"), 30)
+
+
+def test_events_page_highlights_a_requested_failover(
+    browser: webdriver.Chrome, stack: Stack
+) -> None:
+    wait_for(stack.all_available, 60, what="a healthy cluster")
+    target = next(i for i in stack.status()["instances"] if i["role"] == "reader")["id"]
+    done = stack.cli("failover", "--target", target, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert target in done.stdout
+    assert stack.writer()["id"] == target
+
+    open_page(browser, stack, "/events")
+    message = f"Completed failover to DB instance: {target}."
+
+    def failover_row_style() -> tuple[str, str] | None:
+        for row in browser.find_elements(By.CSS_SELECTOR, "#events-table tr"):
+            if message in row.text:
+                cell = row.find_elements(By.CSS_SELECTOR, "td")[0]
+                return (
+                    cell.value_of_css_property("font-weight"),
+                    cell.value_of_css_property("background-color"),
+                )
+        return None
+
+    weight, background = wait_for(failover_row_style, 30, what="the failover in the table")
+    assert weight in ("700", "bold")
+    assert "253, 226, 225" in background
+    assert severe_console_errors(browser) == []
