@@ -22,6 +22,13 @@ import pytest
 
 T = TypeVar("T")
 
+# Every port a test uses derives from one base, so two checkouts can run their suites at once
+# (BOREALIS_TEST_PORT_BASE=30000 make test). Blocks of 1000: integration, stack, lifecycle.
+PORT_BASE = int(os.environ.get("BOREALIS_TEST_PORT_BASE", "26000"))
+INTEGRATION_PORTS = PORT_BASE  # PostgreSQL at +440, collector ports from +500
+STACK_PORTS = PORT_BASE + 1000
+LIFECYCLE_PORTS = PORT_BASE + 2000
+
 
 def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.2, what: str = "") -> T:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
@@ -160,7 +167,7 @@ def start_stack(state_dir: Path, port_base: int, readers: int) -> Stack:
 def stack(shared_tmp: Path) -> Iterator[Stack]:
     """The real stack (writer, 2 readers, 6 segments, collector, Prometheus, UI), once per
     session, shared by the cluster and UI tiers."""
-    running = start_stack(shared_tmp / "stack", 27400, readers=2)
+    running = start_stack(shared_tmp / "stack", STACK_PORTS, readers=2)
     yield running
     done = running.cli("down", timeout=180)
     assert done.returncode == 0, done.stderr

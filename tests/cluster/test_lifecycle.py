@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import borealis, stack_processes, start_stack
+from tests.conftest import LIFECYCLE_PORTS, borealis, stack_processes, start_stack
 
 pytestmark = pytest.mark.cluster
 
 
 def test_up_down_up_reuses_the_cluster(shared_tmp: Path) -> None:
     state = shared_tmp / "lifecycle"
-    stack = start_stack(state, 28400, readers=1)
+    stack = start_stack(state, LIFECYCLE_PORTS, readers=1)
     try:
         first = stack.status()
         assert len(first["instances"]) == 2

@@ -15,9 +15,10 @@ import pytest
 
 from cluster import pgctl
 from cluster.pgconf import available_preload_libraries
+from tests.conftest import INTEGRATION_PORTS
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PORT = 26440
+PORT = INTEGRATION_PORTS + 440
 SUPER_PASSWORD = "integration-super"
 MONITOR_PASSWORD = "integration-monitor"
 

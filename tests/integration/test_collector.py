@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from borealis.settings import CollectorSettings, Settings
 from collector.service import Collector
 from collector.targets import Target
-from tests.conftest import wait_for
+from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ def collector(postgres: Postgres, shared_tmp: Path) -> Iterator[Collector]:
         Settings(state_dir=shared_tmp / "collector-state"),
         collector=CollectorSettings(poll_interval_s=0.5, sample_interval_s=0.2, down_after_s=2.0),
     )
-    settings = replace(settings, ports=replace(settings.ports, base=26500))
+    settings = replace(settings, ports=replace(settings.ports, base=INTEGRATION_PORTS + 500))
     targets = [
         Target(
             "itest", "live-instance", postgres.monitor_dsn, resource_id="db-LIVE", az="local-1a"
