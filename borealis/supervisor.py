@@ -7,7 +7,6 @@ background and returns once every part is healthy.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -65,7 +64,8 @@ class Supervisor:
         try:
             self._start()
             self.ready = True
-            log.info("Borealis is up: %s", json.dumps(self.urls()))
+            lines = "".join(f"\n  {name:<12} {url}" for name, url in sorted(self.urls().items()))
+            log.info("Borealis is up (Ctrl-C stops everything):%s", lines)
             while not self.stop_event.wait(1.0):
                 for service in self.services.values():
                     service.ensure_running()

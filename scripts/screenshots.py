@@ -1,0 +1,47 @@
+"""Capture the UI pages of a running stack for the README: python scripts/screenshots.py URL."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+PAGES = {"overview": "/", "replication": "/replication", "io": "/io", "events": "/events"}
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def main(base_url: str) -> None:
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='borealis-shots-')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, path in PAGES.items():
+            driver.get(base_url.rstrip("/") + path)
+            time.sleep(6)  # two refreshes: graphs drawn with data
+            driver.save_screenshot(str(OUT / f"{name}.png"))
+            print(OUT / f"{name}.png")
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:25460")
