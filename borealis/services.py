@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster.pgctl import is_alive, stop_process
+from cluster.pgctl import is_alive, read_pid, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +103,8 @@ class Service:
 
 def stop_stale(pid_file: Path) -> None:
     """Stop a process left behind by an earlier supervisor that died without cleaning up."""
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return
-    if is_alive(pid):
+    pid = read_pid(pid_file)
+    if pid is not None and is_alive(pid):
         log.warning("stopping leftover process %d from %s", pid, pid_file)
         stop_process(pid, sig=signal.SIGTERM, timeout=5)
     pid_file.unlink(missing_ok=True)

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from borealis import control, prometheus
@@ -24,7 +23,7 @@ from borealis.services import Service, ServiceSpec
 from borealis.settings import Settings, settings_to_json
 from cluster.events import EventStore
 from cluster.manager import ClusterManager
-from cluster.pgctl import is_alive
+from cluster.pgctl import is_alive, read_pid
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class Supervisor:
         self.paths.root.mkdir(parents=True, exist_ok=True)
         self.paths.run.mkdir(parents=True, exist_ok=True)
         self.paths.logs.mkdir(parents=True, exist_ok=True)
-        pid = _read_pid(self.paths.supervisor_pid)
+        pid = read_pid(self.paths.supervisor_pid)
         if pid and pid != os.getpid() and is_alive(pid):
             raise BorealisError(
                 f"a Borealis stack is already running for {self.paths.root} (pid {pid}); "
@@ -162,14 +161,6 @@ class Supervisor:
             self.control.stop()
         self.paths.supervisor_pid.unlink(missing_ok=True)
         log.info("Borealis stopped")
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def install_signal_handlers(supervisor: Supervisor) -> None:

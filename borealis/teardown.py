@@ -18,7 +18,7 @@ def down(paths: StatePaths, timeout: float = 120.0) -> int:
 
     Returns how many processes were stopped by the sweep (0 after a clean shutdown).
     """
-    supervisor = _read_pid(paths.supervisor_pid)
+    supervisor = pgctl.read_pid(paths.supervisor_pid)
     if supervisor and pgctl.is_alive(supervisor):
         try:
             control.request(paths.control_socket, "stop", timeout=10)
@@ -34,7 +34,7 @@ def sweep(paths: StatePaths) -> int:
     stopped = 0
     if paths.run.exists():
         for pid_file in paths.run.glob("*.pid"):
-            pid = _read_pid(pid_file)
+            pid = pgctl.read_pid(pid_file)
             if pid and pgctl.is_alive(pid):
                 pgctl.stop_process(pid, sig=signal.SIGTERM, timeout=10)
                 stopped += 1
@@ -83,11 +83,3 @@ def offline_status(paths: StatePaths) -> dict[str, Any]:
         "ready": False,
         "checked_at": time.time(),
     }
-
-
-def _read_pid(path: Any) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None

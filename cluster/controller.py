@@ -335,7 +335,7 @@ class ClusterController:
         proc = self.procs.segments.get(segment_id)
         if proc is not None and proc.alive():
             return proc.pid
-        pid = _read_pid(self.paths.pid_file(f"segment-{segment_id}"))
+        pid = pgctl.read_pid(self.paths.pid_file(f"segment-{segment_id}"))
         if pid and pgctl.is_alive(pid):
             self.procs.segments[segment_id] = Process(pid)
             return pid
@@ -434,14 +434,6 @@ class ClusterController:
         # pg_rewind copies the writer's configuration files: put this node's back.
         self.configure_as_reader(spec, topology)
         return output
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def check_reachable(path: Path, user: pgctl.OsUser) -> None:

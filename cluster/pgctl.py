@@ -289,6 +289,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def read_pid(path: Path) -> int | None:
+    """The pid in a pid file, or None when the file is missing or holds no number."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
 def postmaster_pid(data_dir: Path) -> int | None:
     try:
         first = (data_dir / "postmaster.pid").read_text().splitlines()[0]

@@ -8,30 +8,17 @@ import time
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+
+from dashboards.headless import CHROMEDRIVER, chromium_options
 
 PAGES = {"overview": "/", "replication": "/replication", "io": "/io", "events": "/events"}
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def main(base_url: str) -> None:
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tempfile.mkdtemp(prefix='borealis-shots-')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    options = chromium_options(tempfile.mkdtemp(prefix="borealis-shots-"))
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     OUT.mkdir(parents=True, exist_ok=True)
     try:
         for name, path in PAGES.items():

@@ -6,9 +6,9 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import figures, ids, queries
+from dashboards import ids, queries
 from dashboards.context import UiContext
-from dashboards.data import DataUnavailable
+from dashboards.pages.panels import panel_figures
 
 PATH = "/io"
 TITLE = "I/O"
@@ -25,18 +25,8 @@ def layout(ctx: UiContext) -> Any:
 
 
 def figures_for(ctx: UiContext) -> tuple[Any, Any]:
-    out = []
-    for panel in (queries.READ_IOPS, queries.WRITE_IOPS):
-        try:
-            series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
-        except DataUnavailable:
-            series = []
-        out.append(
-            figures.time_series_figure(
-                series, title=panel.title, unit=panel.unit, legend=panel.legend
-            )
-        )
-    return out[0], out[1]
+    read, write = panel_figures(ctx, (queries.READ_IOPS, queries.WRITE_IOPS))
+    return read, write
 
 
 def register(app: Dash, ctx: UiContext) -> None:

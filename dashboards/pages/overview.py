@@ -57,6 +57,7 @@ def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any]:
         series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
     except DataUnavailable:
         series = []
+    # Stacked: the areas add up to the total DB load, as PI draws it.
     load = figures.time_series_figure(
         series, title=panel.title, unit=panel.unit, legend=panel.legend, stacked=True
     )

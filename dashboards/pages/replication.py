@@ -6,9 +6,9 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import figures, ids, queries
+from dashboards import ids, queries
 from dashboards.context import UiContext
-from dashboards.data import DataUnavailable
+from dashboards.pages.panels import failover_markers, panel_figures
 
 PATH = "/replication"
 TITLE = "Replication"
@@ -25,23 +25,10 @@ def layout(ctx: UiContext) -> Any:
 
 
 def figures_for(ctx: UiContext) -> tuple[Any, Any]:
-    try:
-        events = ctx.collector.events(ctx.window_s / 60)
-    except DataUnavailable:
-        events = []
-    markers = figures.failover_markers(events)
-    out = []
-    for panel in (queries.REPLICA_LAG, queries.REPLICA_LAG_BYTES):
-        try:
-            series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
-        except DataUnavailable:
-            series = []
-        out.append(
-            figures.time_series_figure(
-                series, title=panel.title, unit=panel.unit, legend=panel.legend, markers=markers
-            )
-        )
-    return out[0], out[1]
+    lag, lag_bytes = panel_figures(
+        ctx, (queries.REPLICA_LAG, queries.REPLICA_LAG_BYTES), failover_markers(ctx)
+    )
+    return lag, lag_bytes
 
 
 def register(app: Dash, ctx: UiContext) -> None:
