@@ -48,6 +48,12 @@ def _or_dash(value: str) -> str:
     return value or "-"
 
 
+def _one_line(text: str, limit: int = redact.MAX_STATEMENT) -> str:
+    """Event messages are one line: `borealis events` prints one event per line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 class LogEventSink:
     """One per instance, fed by that instance's tailer thread only."""
 
@@ -77,7 +83,11 @@ class LogEventSink:
                 key = (item.line.session_id, item.audit.statement_id, event_id)
                 self._statements.setdefault(key, []).append(item)
         elif item.kind is LineKind.FATAL:
-            if item.line.application_name not in OWN_APPLICATIONS:
+            # Not listed (still counted and exported): Borealis' own sessions, and the WAL
+            # receiver, which retries every wal_retrieve_retry_interval while its primary is
+            # away (replication stops are the detectors' RDS-EVENT-0045/0057).
+            own = item.line.application_name in OWN_APPLICATIONS
+            if not own and item.line.backend_type != "walreceiver":
                 self._fatal(item)
         elif item.kind is LineKind.PANIC:
             self._add(
@@ -85,7 +95,7 @@ class LogEventSink:
                 item,
                 sqlstate=_or_dash(item.line.state_code),
                 backend=_or_dash(item.line.backend_type),
-                message=redact.message(item, self.include_literals),
+                message=_one_line(redact.message(item, self.include_literals)),
             )
 
     def end_batch(self) -> None:
@@ -107,8 +117,8 @@ class LogEventSink:
 
     def _auth_failure(self, item: Classified) -> None:
         line = item.line
-        reason = _REASONS.get(item.auth_failure or AuthFailure.OTHER) or redact.message(
-            item, self.include_literals
+        reason = _REASONS.get(item.auth_failure or AuthFailure.OTHER) or _one_line(
+            redact.message(item, self.include_literals)
         )
         host = line.remote_host or "[local]"
         if self.limiter.admit(AUTH_FAILED, self.clock(), users=line.user, hosts=host):
@@ -154,7 +164,7 @@ class LogEventSink:
                 user=_or_dash(line.user),
                 database=_or_dash(line.database),
                 what=what,
-                statement=redact.short_sql(statement, self.include_literals),
+                statement=_one_line(redact.short_sql(statement, self.include_literals)),
             )
 
     def _fatal(self, item: Classified) -> None:
@@ -168,7 +178,7 @@ class LogEventSink:
                 backend=_or_dash(line.backend_type),
                 user=_or_dash(line.user),
                 database=_or_dash(line.database),
-                message=redact.message(item, self.include_literals),
+                message=_one_line(redact.message(item, self.include_literals)),
             )
 
     # --- storing --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client.registry import Collector
 
@@ -72,7 +73,7 @@ class LogPipeline:
             log.info(
                 "tailing the logs of %d instances%s",
                 len(self.tailers),
-                f", exporting to {self.settings.otlp_endpoint}" if self.otel else "",
+                f", exporting them to {_where(self.settings.otlp_endpoint)}" if self.otel else "",
             )
 
     def stop(self) -> None:
@@ -82,3 +83,10 @@ class LogPipeline:
             tailer.join(5.0)
         if self.otel is not None:
             self.otel.shutdown()
+
+
+def _where(endpoint: str | None) -> str:
+    """An endpoint for the log: scheme, host and port, never credentials or query."""
+    parts = urlsplit(endpoint or "")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"

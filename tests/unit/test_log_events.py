@@ -94,21 +94,40 @@ def test_a_brute_force_attempt_cannot_flood_the_store(tmp_path: Path) -> None:
     assert "users: user" in last_message and "hosts: 10.0.0.7" in last_message
 
 
-def test_own_sessions_fatal_errors_are_not_events(tmp_path: Path) -> None:
+def test_fatal_errors_of_own_sessions_and_wal_receivers_are_not_listed(tmp_path: Path) -> None:
     tailer, path = tailer_for(tmp_path)
     fatal = {
         "error_severity": "FATAL",
         "state_code": "57P01",
         "message": "terminating connection due to administrator command",
     }
+    receiver = {
+        "error_severity": "FATAL",
+        "state_code": "08006",
+        "message": "could not connect to the primary server: connection refused\n\tIs it up?",
+    }
     append(
         path,
         raw(**fatal, application_name="borealis-collector"),
         raw(**fatal, application_name="app-server"),
+        raw(**receiver, backend_type="walreceiver", user=None, dbname=None),
+        raw(**receiver, backend_type="startup", user=None, dbname=None),
     )
     tailer.tick()
-    assert [i for i, _ in events(tmp_path)] == ["BOREALIS-EVENT-0131"]
+    assert events(tmp_path) == [
+        (
+            "BOREALIS-EVENT-0131",
+            "FATAL 57P01 in a client backend session (user alice, database app): "
+            "terminating connection due to administrator command",
+        ),
+        (
+            "BOREALIS-EVENT-0131",
+            "FATAL 08006 in a startup session (user -, database -): could not connect to the "
+            "primary server: connection refused Is it up?",
+        ),
+    ]
     assert tailer.counters.snapshot().errors[("FATAL", "57")] == 2
+    assert tailer.counters.snapshot().errors[("FATAL", "08")] == 2
 
 
 def test_a_panic_is_an_event(tmp_path: Path) -> None:
