@@ -111,6 +111,8 @@ def test_timestamps_in_utc_and_numeric_zones() -> None:
     assert utc == pytest.approx(datetime(2026, 11, 27, 11, 50, 41, 663000, UTC).timestamp())
     assert parse_timestamp("2026-11-27 13:50:41.663 +02", 0.0) == pytest.approx(utc)
     assert parse_timestamp("2026-11-27 11:50:41.663 CET", 7.0) == 7.0  # ambiguous: fallback
+    assert parse_timestamp("2026-11-27 11:50:41 UTC", 0.0) == pytest.approx(utc - 0.663)
+    assert parse_timestamp("2026-11-27 11:50:41.6x3 UTC", 7.0) == 7.0
     assert parse_timestamp("garbage", 7.0) == 7.0
 
 
