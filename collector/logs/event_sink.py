@@ -188,7 +188,9 @@ class LogEventSink:
     ) -> None:
         if not admitted and not self.limiter.admit(event_id, self.clock()):
             return
-        self.store.add(make_event(event_id, self.target.db_instance, _when(item), **params))
+        # Every value on one line: user names come from clients and may hold anything.
+        flat = {key: _one_line(value) for key, value in params.items()}
+        self.store.add(make_event(event_id, self.target.db_instance, _when(item), **flat))
         self.emitted += 1
 
     def _aggregate(self, suppressed: Suppressed) -> None:

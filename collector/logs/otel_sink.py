@@ -10,6 +10,8 @@ only counted. SQL is reduced as everywhere else (see redact).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 
 from opentelemetry._logs import SeverityNumber
@@ -113,9 +115,8 @@ class OtelLogSink:
         for target in targets:
             provider = LoggerProvider(resource=resource_for(target), shutdown_on_exit=False)
             exporter = OTLPLogExporter(endpoint=endpoint, headers=dict(headers or {}), timeout=5)
-            provider.add_log_record_processor(
-                BatchLogRecordProcessor(exporter, schedule_delay_millis=schedule_delay_ms)
-            )
+            processor = BatchLogRecordProcessor(exporter, schedule_delay_millis=schedule_delay_ms)
+            provider.add_log_record_processor(processor)
             self._providers[target.db_instance] = provider
         self._loggers = {
             name: provider.get_logger(SCOPE) for name, provider in self._providers.items()
@@ -142,6 +143,15 @@ class OtelLogSink:
         for provider in self._providers.values():
             provider.force_flush(timeout_ms)
 
-    def shutdown(self) -> None:
-        for provider in self._providers.values():
-            provider.shutdown()
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Flush what is queued, all instances at once, within `timeout_s` in total (an
+        unreachable endpoint must not hold up `borealis down`)."""
+        threads = [
+            threading.Thread(target=provider.shutdown, name="otlp-shutdown", daemon=True)
+            for provider in self._providers.values()
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + timeout_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -169,3 +169,11 @@ def test_windows_are_per_kind_and_none_is_forgotten() -> None:
         ("a", 1, {"users": ("x",)}),
         ("a", 1, {"users": ("y",)}),
     ]
+
+
+def test_a_client_chosen_user_name_cannot_break_the_event_list(tmp_path: Path) -> None:
+    tailer, path = tailer_for(tmp_path)
+    append(path, auth_failure_line(user="evil\n2026-01-01T00:00:00Z  RDS-EVENT-0071 fake"))
+    tailer.tick()
+    ((_, message),) = events(tmp_path)
+    assert "\n" not in message
