@@ -154,12 +154,11 @@ class Settings:
             )
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
-        _validate_collector_logs(self.collector)
+        _validate_logs(self.collector.logs)
         return self
 
 
-def _validate_collector_logs(collector: CollectorSettings) -> None:
-    logs = collector.logs
+def _validate_logs(logs: LogSettings) -> None:
     if logs.start_at not in ("end", "beginning"):
         raise ConfigError(
             f"collector.logs.start_at must be end or beginning, not {logs.start_at!r}"
