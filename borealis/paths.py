@@ -40,6 +40,11 @@ class StatePaths:
         return self.run / "supervisor.pid"
 
     @property
+    def log_positions(self) -> Path:
+        """Where the collector remembers how far it has read each instance's log."""
+        return self.root / "collector" / "log-positions"
+
+    @property
     def prometheus(self) -> Path:
         return self.root / "prometheus"
 

@@ -79,6 +79,20 @@ class ManagerSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """Tailing each instance's jsonlog: counters, events, OpenTelemetry log records."""
+
+    enabled: bool = True
+    interval_s: float = 1.0
+    start_at: str = "end"  # a log directory seen for the first time: "end" or "beginning"
+    include_sql_literals: bool = False  # statements keep their literals (never passwords)
+    event_burst: int = 10  # events of one kind per instance and window, then one aggregate
+    event_window_s: float = 60.0
+    otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318/v1/logs; None: no export
+    otlp_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CollectorSettings:
     poll_interval_s: float = 1.0
     sample_interval_s: float = 1.0
@@ -88,6 +102,10 @@ class CollectorSettings:
     max_digests: int = 50
     retention_days: float = 7.0
     targets_file: str | None = None
+    # Role-change, restart and replica-disconnect events seen from the instances. Unset: on
+    # for a targets file, off for the Borealis cluster (its manager emits those events).
+    detectors: bool | None = None
+    logs: LogSettings = field(default_factory=LogSettings)
 
 
 @dataclass(frozen=True)
@@ -136,7 +154,25 @@ class Settings:
             )
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
+        _validate_logs(self.collector.logs)
         return self
+
+
+def _validate_logs(logs: LogSettings) -> None:
+    if logs.start_at not in ("end", "beginning"):
+        raise ConfigError(
+            f"collector.logs.start_at must be end or beginning, not {logs.start_at!r}"
+        )
+    if logs.interval_s <= 0 or logs.event_window_s <= 0:
+        raise ConfigError("collector.logs.interval_s and event_window_s must be positive")
+    if logs.event_burst < 1:
+        raise ConfigError("collector.logs.event_burst must be at least 1")
+    endpoint = logs.otlp_endpoint
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"collector.logs.otlp_endpoint must be an http:// or https:// URL "
+            f"(e.g. http://127.0.0.1:4318/v1/logs), not {endpoint!r}"
+        )
 
 
 # --- building ---------------------------------------------------------------------------

@@ -99,6 +99,78 @@ CATALOG: dict[str, EventType] = _types(
         _C,
         "Storage write quorum restored: {available} of 6 segments available.",
     ),
+    # Logs and audit (Borealis' own; AWS has no IDs for these): from each instance's jsonlog
+    # and pgaudit records, see collector/logs. xx2 IDs sum up what the rate limit held back.
+    EventType(
+        "BOREALIS-EVENT-0101",
+        "security",
+        _I,
+        "Authentication failed for user {user} from {host} to database {database}: {reason}.",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0102",
+        "security",
+        _I,
+        "{count} more authentication failures in {seconds} s were not listed one by one "
+        "(users: {users}; hosts: {hosts}).",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0111",
+        "audit",
+        _I,
+        "DDL by {user} in database {database}: {what}. Statement: {statement}",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0112",
+        "audit",
+        _I,
+        "{count} more DDL statements in {seconds} s were not listed one by one (users: {users}).",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0121",
+        "audit",
+        _I,
+        "Role or privilege change by {user} in database {database}: {what}. Statement: {statement}",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0122",
+        "audit",
+        _I,
+        "{count} more role or privilege changes in {seconds} s were not listed one by one "
+        "(users: {users}).",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0131",
+        "failure",
+        _I,
+        "FATAL {sqlstate} in a {backend} session (user {user}, database {database}): {message}",
+    ),
+    EventType(
+        "BOREALIS-EVENT-0132",
+        "failure",
+        _I,
+        "{count} more FATAL errors in {seconds} s were not listed one by one (SQLSTATE: {codes}).",
+    ),
+    EventType("BOREALIS-EVENT-0141", "failure", _I, "PANIC {sqlstate} in {backend}: {message}"),
+    EventType(
+        "BOREALIS-EVENT-0142",
+        "failure",
+        _I,
+        "{count} more PANIC lines in {seconds} s were not listed one by one.",
+    ),
+    # Detectors (Borealis' own where AWS has no ID): seen from the instances themselves.
+    EventType(
+        "BOREALIS-EVENT-0151", "failover", _I, "The DB instance is now a reader; it was the writer."
+    ),
+    EventType(
+        "BOREALIS-EVENT-0152", "availability", _I, "The DB instance is not reachable: {error}"
+    ),
+    EventType(
+        "BOREALIS-EVENT-0153",
+        "availability",
+        _I,
+        "The DB instance is reachable again after {seconds} s.",
+    ),
 )
 
 

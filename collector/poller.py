@@ -10,7 +10,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -23,14 +23,22 @@ from collector.targets import UNKNOWN, Target
 
 log = logging.getLogger(__name__)
 
+PollObserver = Callable[[InstancePoll], None]
+
 
 class InstancePoller:
     def __init__(
-        self, target: Target, sources: Sequence[Source], settings: CollectorSettings
+        self,
+        target: Target,
+        sources: Sequence[Source],
+        settings: CollectorSettings,
+        observers: Sequence[PollObserver] = (),
     ) -> None:
         self.target = target
         self.sources = sources
         self.settings = settings
+        self.observers = observers  # called with every poll, on this thread (detectors)
+        self.observer_errors_total = 0
         self.latest: InstancePoll | None = None
         self.polls_total = 0
         self.poll_errors_total = 0
@@ -71,8 +79,17 @@ class InstancePoller:
             except Exception as exc:
                 log.exception("polling %s failed unexpectedly", self.target.db_instance)
                 self.latest = self._failed(f"internal error: {exc}")
+            self._notify(self.latest)
             self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
         self._close()
+
+    def _notify(self, poll: InstancePoll) -> None:
+        for observer in self.observers:
+            try:
+                observer(poll)
+            except Exception:
+                self.observer_errors_total += 1
+                log.exception("a poll observer of %s failed", self.target.db_instance)
 
     def _failed(self, error: str) -> InstancePoll:
         self.poll_errors_total += 1

@@ -11,7 +11,9 @@ from borealis.errors import ConfigError
 from borealis.paths import StatePaths
 from borealis.settings import Settings
 from cluster.events import EventStore
+from collector.detectors import Detectors, detectors_wanted
 from collector.http import CollectorHttp
+from collector.logs.pipeline import LogPipeline
 from collector.poller import InstancePoller
 from collector.registry import build_registry
 from collector.sampler import SessionSampler
@@ -52,12 +54,20 @@ class Collector:
     pollers: list[InstancePoller] = field(default_factory=list)
     samplers: list[SessionSampler] = field(default_factory=list)
     http: CollectorHttp | None = None
+    logs: LogPipeline | None = None
+    detectors: Detectors | None = None
 
     def start(self) -> None:
         cfg = self.settings.collector
-        self.pollers = [InstancePoller(t, self.sources, cfg) for t in self.targets]
+        if self.events is not None and detectors_wanted(cfg.detectors, bool(cfg.targets_file)):
+            self.detectors = Detectors(self.events, down_after_s=cfg.down_after_s)
+        observers = [self.detectors.observe] if self.detectors else []
+        self.pollers = [InstancePoller(t, self.sources, cfg, observers) for t in self.targets]
         self.samplers = [SessionSampler(t, cfg, consumers=[]) for t in self.targets]
         registry = build_registry(self.sources, self.pollers, self.samplers)
+        positions = StatePaths(self.settings.state_dir).log_positions
+        self.logs = LogPipeline(cfg.logs, self.targets, self.events, positions)
+        registry.register(self.logs.collector({p.target.db_instance: p for p in self.pollers}))
         self.http = CollectorHttp(
             self.settings.listen_host,
             self.settings.ports.port("collector"),
@@ -70,6 +80,7 @@ class Collector:
         for sampler in self.samplers:
             sampler.start()
         self.http.start()
+        self.logs.start()
         log.info(
             "collector watching %d instances on http://%s:%d/metrics",
             len(self.targets),
@@ -85,11 +96,16 @@ class Collector:
             worker.stop()
         for worker in workers:
             worker.join(2.0)
+        if self.logs is not None:
+            self.logs.stop()
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
     paths = StatePaths(settings.state_dir)
-    events = EventStore(paths.events_db) if paths.root.exists() else None
+    # With a targets file the state directory need not hold a cluster: it is where the event
+    # store and the log positions live, created on first use.
+    paths.root.mkdir(parents=True, exist_ok=True)
+    events = EventStore(paths.events_db)
     collector = Collector(settings, load_targets(settings), events)
     collector.start()
     try:

@@ -64,6 +64,11 @@ def targets_from_state(paths: StatePaths) -> list[Target]:
 _TARGET_KEYS = {"id", "dsn", "resource_id", "az", "log_dir"}
 
 
+def _log_dir(targets_file: Path, value: object) -> str:
+    directory = Path(str(value)).expanduser()
+    return str(directory if directory.is_absolute() else targets_file.parent / directory)
+
+
 def targets_from_file(path: Path) -> list[Target]:
     """Targets from YAML::
 
@@ -74,6 +79,10 @@ def targets_from_file(path: Path) -> list[Target]:
             dsn: "host=... port=5432 user=monitor dbname=postgres sslmode=verify-full"
             resource_id: db-ABC...   # optional: the PI API identifier
             az: us-east-1a           # optional
+            log_dir: /var/log/postgresql/prod-1   # optional: its jsonlog directory, tailed
+
+    The DSN is libpq's: `sslmode`, `sslrootcert`, `sslcert`, `passfile`, `service` pass
+    through unchanged. A relative `log_dir` is relative to the file.
     """
     document = load_located_file(path)
     clusters = document.value.get("clusters") if isinstance(document.value, dict) else None
@@ -119,7 +128,9 @@ def targets_from_file(path: Path) -> list[Target]:
                     if "resource_id" in inst.value
                     else "",
                     az=str(inst.value["az"].value) if "az" in inst.value else "",
-                    log_dir=str(inst.value["log_dir"].value) if "log_dir" in inst.value else None,
+                    log_dir=_log_dir(path, inst.value["log_dir"].value)
+                    if "log_dir" in inst.value
+                    else None,
                 )
             )
     return targets

@@ -66,6 +66,13 @@ def shared_tmp(request: pytest.FixtureRequest) -> Iterator[Path]:
 # --- the real stack -----------------------------------------------------------------------
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `borealis` child: BOREALIS_TEST_* are the tests' own variables,
+    not settings (the settings loader refuses unknown BOREALIS_* names)."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("BOREALIS_TEST_")}
+    return {**inherited, **(extra or {})}
+
+
 def borealis(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
@@ -74,7 +81,7 @@ def borealis(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env=child_env(env),
         check=False,
     )
 

@@ -83,3 +83,36 @@ def test_json_round_trip_gives_the_same_settings(tmp_path: Path) -> None:
     path.write_text(settings_to_json(settings))
     assert settings_from_json_file(path) == settings
     assert isinstance(settings_from_json_file(path), Settings)
+
+
+def test_log_and_detector_settings_from_a_file(tmp_path: Path) -> None:
+    config = tmp_path / "b.yaml"
+    config.write_text(
+        "collector:\n  detectors: on\n  logs:\n"
+        "    otlp_endpoint: http://127.0.0.1:4318/v1/logs\n"
+        "    otlp_headers: {authorization: Bearer x}\n"
+        "    include_sql_literals: true\n"
+    )
+    settings = load_settings(config_file=config, environ={})
+    assert settings.collector.detectors is True
+    assert settings.collector.logs.otlp_endpoint == "http://127.0.0.1:4318/v1/logs"
+    assert settings.collector.logs.otlp_headers == {"authorization": "Bearer x"}
+    assert settings.collector.logs.include_sql_literals
+    defaults = load_settings(environ={})
+    assert defaults.collector.logs.otlp_endpoint is None  # nothing is exported by default
+    assert not defaults.collector.logs.include_sql_literals
+    assert defaults.collector.detectors is None  # on for a targets file only
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("collector.detectors", "sometimes", "expected true or false"),
+        ("collector.logs.otlp_endpoint", "127.0.0.1:4318", "must be an http:// or https:// URL"),
+        ("collector.logs.event_burst", 0, "event_burst must be at least 1"),
+        ("collector.logs.start_at", "middle", "start_at must be end or beginning"),
+    ],
+)
+def test_bad_log_settings_are_refused(key: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={}, overrides={key: value})

@@ -48,3 +48,27 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("prod-instance-2", "prod-instance-1"))
     with pytest.raises(ConfigError, match="duplicate instance id"):
         targets_from_file(path)
+
+
+def test_log_dirs_are_optional_and_relative_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yaml"
+    first_az = "        az: us-east-1a\n"
+    path.write_text(
+        GOOD.replace(first_az, first_az + "        log_dir: logs/p1\n")
+        + "        log_dir: /var/log/pg2\n"
+    )
+    first, second = targets_from_file(path)
+    assert first.log_dir == str(tmp_path / "logs" / "p1")
+    assert second.log_dir == "/var/log/pg2"
+    (plain,) = targets_from_file(_one_instance(tmp_path))
+    assert plain.log_dir is None  # RDS/Aurora: no log files to tail, not an error
+
+
+def _one_instance(tmp_path: Path) -> Path:
+    path = tmp_path / "one.yaml"
+    path.write_text(
+        "clusters:\n  - id: aurora\n    instances:\n      - id: aurora-1\n"
+        '        dsn: "host=x.cluster-abc.us-east-1.rds.amazonaws.com user=monitor '
+        'sslmode=verify-full sslrootcert=/etc/ssl/rds-global-bundle.pem"\n'
+    )
+    return path

@@ -1,0 +1,2 @@
+"""PostgreSQL's jsonlog, tailed per instance: classified lines become counters, events and
+OpenTelemetry log records."""

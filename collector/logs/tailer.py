@@ -1,0 +1,144 @@
+"""One thread per instance: follow its jsonlog, classify each line, feed the counters, the
+event store and OpenTelemetry. A bad line is counted and skipped; a failed round is counted
+and retried on the next tick; nothing here can stop the collector."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from collector.logs.classify import Classified, MalformedAudit, classify
+from collector.logs.counters import LogCounters
+from collector.logs.event_sink import LogEventSink
+from collector.logs.follow import LogFollower
+from collector.logs.records import parse_line
+from collector.targets import Target
+
+log = logging.getLogger(__name__)
+
+
+class OtelEmitter(Protocol):
+    def emit(self, target: Target, item: Classified) -> None: ...
+
+
+class LogTailer:
+    def __init__(
+        self,
+        target: Target,
+        follower: LogFollower,
+        *,
+        interval_s: float = 1.0,
+        events: LogEventSink | None = None,
+        otel: OtelEmitter | None = None,
+    ) -> None:
+        self.target = target
+        self.follower = follower
+        self.interval_s = interval_s
+        self.events = events
+        self.otel = otel
+        self.counters = LogCounters()
+        self.healthy = False
+        self.last_duration = 0.0
+        self.errors_total = 0
+        self._last_error = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"logs-{target.db_instance}", daemon=True
+        )
+
+    # --- the view the metrics collector reads ---------------------------------------------
+
+    @property
+    def bytes_read(self) -> int:
+        return self.follower.stats.bytes_read
+
+    @property
+    def events_suppressed(self) -> dict[str, int]:
+        return dict(self.events.limiter.suppressed_total) if self.events else {}
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        self.tick()
+        while not self._stop.wait(self.interval_s):
+            self.tick()
+        if self.events is not None:
+            try:
+                self.events.close(time.time())
+            except Exception:
+                log.exception("logs of %s: final events failed", self.target.db_instance)
+
+    def tick(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._read()
+            if self.events is not None:
+                self.events.tick(time.time())
+            self.healthy = True
+            self._last_error = ""
+        except OSError as exc:
+            self._failed(f"{exc.strerror or exc}: {exc.filename or self.follower.directory}")
+        except Exception as exc:
+            log.exception("logs of %s: tailing failed", self.target.db_instance)
+            self._failed(type(exc).__name__)
+        self.last_duration = time.perf_counter() - started
+
+    def _failed(self, error: str) -> None:
+        self.healthy = False
+        self.errors_total += 1
+        if error != self._last_error:  # say it once, not every second
+            log.warning("logs of %s: %s", self.target.db_instance, error)
+            self._last_error = error
+
+    def _read(self) -> None:
+        for batch in self.follower.read():
+            if batch.oversized:
+                self.counters.malformed(batch.oversized)
+            for raw in batch.lines:
+                self._handle(raw)
+            if self.events is not None:
+                self.events.end_batch()
+            self.follower.save()
+            if self._stop.is_set():
+                break
+        self.follower.save()
+
+    def _handle(self, raw: bytes) -> None:
+        line = parse_line(raw)
+        if line is None:
+            self.counters.malformed()
+            return
+        try:
+            item = classify(line)
+        except MalformedAudit:
+            self.counters.malformed()
+            return
+        self.counters.record(item)
+        try:
+            if self.events is not None:
+                self.events.consume(item)
+            if self.otel is not None:
+                self.otel.emit(self.target, item)
+        except Exception:
+            # A failing sink must not stall the file: the line stays counted and we move on.
+            log.exception(
+                "logs of %s: handling a %s line failed", self.target.db_instance, item.kind
+            )
+            self.errors_total += 1
+
+
+def positions_file(directory: Path, target: Target) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in target.db_instance)
+    return directory / f"{safe}.json"

@@ -1,0 +1,346 @@
+"""PostgreSQL instances the tests start and break by hand, outside any Borealis cluster: a
+primary and a streaming standby, logging like Borealis instances do (jsonlog, connections,
+pgaudit ddl+role), optionally with TLS. Plus a local OTLP/HTTP receiver and the real
+`borealis collector` process pointed at them through a targets file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from prometheus_client.parser import text_string_to_metric_families
+
+from cluster import pgctl
+from cluster.pgconf import available_preload_libraries
+from tests.conftest import child_env, wait_for
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SUPER_PASSWORD = "pair-super-pw"
+MONITOR_PASSWORD = "pair-monitor-pw"
+
+LOGGING = {
+    "logging_collector": "on",
+    "log_destination": "'jsonlog'",
+    "log_filename": "'postgresql-%Y%m%d.log'",
+    "log_file_mode": "0640",
+    "log_rotation_size": "'100MB'",
+    "log_connections": "on",
+    "log_disconnections": "on",
+    "pgaudit.log": "'ddl,role'",
+    "pgaudit.log_relation": "on",
+    "wal_level": "replica",
+    "hot_standby": "on",
+    "wal_receiver_status_interval": "'1s'",
+    "wal_retrieve_retry_interval": "'200ms'",
+    "wal_sender_timeout": "'10s'",
+    "shared_buffers": "'16MB'",
+    "max_connections": "40",
+}
+
+
+@dataclass
+class Instance:
+    name: str
+    root: Path
+    port: int
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / f"{self.name}-log"
+
+    def dsn(self, user: str = "postgres", password: str = SUPER_PASSWORD, **extra: str) -> str:
+        params = {
+            "host": "127.0.0.1",
+            "port": str(self.port),
+            "user": user,
+            "password": password,
+            "dbname": "postgres",
+            "connect_timeout": "3",
+            **extra,
+        }
+        return " ".join(f"{k}={v}" for k, v in params.items())
+
+    def sql(self, query: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            cur = conn.execute(query)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    def fail_login(self, user: str, times: int = 1) -> None:
+        for _ in range(times):
+            try:
+                # sslmode=disable: with `prefer`, libpq retries without TLS: two failures.
+                dsn = self.dsn(user=user, password="not-the-password", sslmode="disable")
+                psycopg.connect(dsn).close()
+            except psycopg.OperationalError:
+                continue
+            raise AssertionError(f"{user} logged in with a wrong password")
+
+
+@dataclass
+class Pair:
+    """A primary and its streaming standby (named like instances in a targets file)."""
+
+    tools: pgctl.PgTools
+    primary: Instance
+    standby: Instance
+    tls_ca: Path | None = None
+    extra: list[Instance] = field(default_factory=list)
+
+    def start(self, inst: Instance, timeout: float = 30) -> None:
+        options = {"port": str(inst.port), "log_directory": str(inst.log_dir)}
+        inst.popen = self.tools.start_postmaster(inst.data, options, inst.root / f"{inst.name}.out")
+        deadline = time.monotonic() + timeout
+        while pgctl.postmaster_status(inst.data) not in ("ready", "standby"):
+            if time.monotonic() > deadline or inst.popen.poll() is not None:
+                out = (inst.root / f"{inst.name}.out").read_text()[-2000:]
+                raise AssertionError(f"{inst.name} did not start: {out}")
+            time.sleep(0.05)
+
+    def stop(self, inst: Instance) -> None:
+        if inst.popen is not None:
+            pgctl.stop_process(inst.popen.pid, sig=signal.SIGINT, timeout=30)
+            inst.popen.wait(timeout=10)
+            inst.popen = None
+
+    def stop_all(self) -> None:
+        for inst in (self.standby, self.primary):
+            self.stop(inst)
+
+
+def _self_signed_certificate(directory: Path, user: pgctl.OsUser) -> tuple[Path, Path]:
+    cert, key = directory / "server.crt", directory / "server.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-newkey", "rsa:2048",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    for path in (cert, key):
+        user.chown(path)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def start_pair(root: Path, port: int, *, tls: bool = False) -> Pair:
+    """initdb + start a primary on `port`, base-backup a standby on `port + 1`."""
+    if not (PG_BIN / "postgres").exists():
+        raise AssertionError("PostgreSQL 15 is not installed: run `make install`")
+    user = pgctl.OsUser.lookup("postgres")
+    tools = pgctl.PgTools(PG_BIN, user)
+    root.mkdir(mode=0o755)
+    user.chown(root)
+    primary = Instance("pair-primary", root, port)
+    standby = Instance("pair-standby", root, port + 1)
+    for inst in (primary, standby):
+        inst.log_dir.mkdir(mode=0o750)
+        user.chown(inst.log_dir)
+    primary.data.mkdir(mode=0o700)
+    user.chown(primary.data)
+    pwfile = root / "pw"
+    pwfile.write_text(SUPER_PASSWORD + "\n")
+    user.chown(pwfile)
+    tools.initdb(primary.data, pwfile)
+    settings = dict(LOGGING)
+    settings["listen_addresses"] = "'127.0.0.1'"
+    settings["unix_socket_directories"] = f"'{root}'"
+    settings["shared_preload_libraries"] = f"'{','.join(available_preload_libraries(PG_BIN))}'"
+    ca = None
+    if tls:
+        cert, key = _self_signed_certificate(root, user)
+        settings.update(ssl="on", ssl_cert_file=f"'{cert}'", ssl_key_file=f"'{key}'")
+        ca = cert
+    with open(primary.data / "postgresql.conf", "a") as conf:
+        conf.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
+    pair = Pair(tools, primary, standby, tls_ca=ca)
+    pair.start(primary)
+    primary.sql(
+        f"create role monitor login password '{MONITOR_PASSWORD}'; grant pg_monitor to monitor"
+    )
+    primary.sql("create extension if not exists pgaudit")
+    standby.data.mkdir(mode=0o700)
+    user.chown(standby.data)
+    tools.basebackup(standby.data, primary.dsn(), slot=None)
+    auto = standby.data / "postgresql.auto.conf"
+    conninfo = primary.dsn(application_name=standby.name)
+    auto.write_text(f"primary_conninfo = '{conninfo}'\n")
+    (standby.data / "standby.signal").touch()
+    for path in (auto, standby.data / "standby.signal"):
+        user.chown(path)
+    pair.start(standby)
+    wait_for(
+        lambda: (
+            primary.sql("select count(*) from pg_stat_replication where state = 'streaming'")[0][0]
+            == 1
+        ),
+        30,
+        what="the standby streaming",
+    )
+    return pair
+
+
+def targets_yaml(pair: Pair, cluster: str, *, tls: bool = False) -> str:
+    primary_dsn = pair.primary.dsn("monitor", MONITOR_PASSWORD)
+    if tls:
+        primary_dsn += f" sslmode=verify-full sslrootcert={pair.tls_ca}"
+    standby_dsn = pair.standby.dsn("monitor", MONITOR_PASSWORD)
+    return (
+        f"clusters:\n  - id: {cluster}\n    instances:\n"
+        f'      - id: {pair.primary.name}\n        dsn: "{primary_dsn}"\n'
+        f"        az: local-1a\n        log_dir: {pair.primary.log_dir}\n"
+        f'      - id: {pair.standby.name}\n        dsn: "{standby_dsn}"\n'
+        f"        az: local-1b\n        log_dir: {pair.standby.log_dir}\n"
+    )
+
+
+# --- the real collector process -----------------------------------------------------------
+
+
+@dataclass
+class CollectorProcess:
+    targets_file: Path
+    state_dir: Path
+    port: int
+    env: dict[str, str]
+    log_file: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_file, "ab") as log:
+            self.popen = subprocess.Popen(
+                [
+                    sys.executable, "-m", "borealis", "collector",
+                    "--targets", str(self.targets_file), "--state-dir", str(self.state_dir),
+                ],
+                env=child_env({**self.env, "BOREALIS_PORTS__COLLECTOR": str(self.port)}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_for(self.healthy, 30, what="the collector answering /healthz")
+
+    def stop(self) -> None:
+        if self.popen is not None:
+            self.popen.send_signal(signal.SIGTERM)
+            self.popen.wait(timeout=30)
+            self.popen = None
+
+    def healthy(self) -> bool:
+        assert self.popen is not None
+        if self.popen.poll() is not None:
+            raise AssertionError(f"the collector exited: {self.log_file.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            return str(r.read().decode())
+
+    def value(self, name: str, **labels: str) -> float | None:
+        """The sum of a metric's samples that carry `labels`; None when there is none."""
+        found = None
+        for family in text_string_to_metric_families(self.metrics_text()):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    found = (found or 0.0) + sample.value
+        return found
+
+    def events(self) -> list[dict[str, Any]]:
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "borealis", "events", "--json", "--minutes", "60",
+                "--state-dir", str(self.state_dir),
+            ],
+            capture_output=True, text=True, timeout=60, check=False, env=child_env(self.env),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return list(json.loads(done.stdout)["Events"])
+
+
+# --- a local OTLP/HTTP receiver -------------------------------------------------------------
+
+
+@dataclass
+class OtlpReceiver:
+    """Decodes every ExportLogsServiceRequest POSTed to /v1/logs, keeps the raw bodies too."""
+
+    port: int
+    requests: list[ExportLogsServiceRequest] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> OtlpReceiver:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path != "/v1/logs":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                request = ExportLogsServiceRequest()
+                request.ParseFromString(body)
+                outer.bodies.append(body)
+                outer.requests.append(request)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/logs"
+
+    def records(self) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
+        """(resource attributes, record attributes, body) of every record received."""
+        for request in list(self.requests):
+            for resource_logs in request.resource_logs:
+                resource = {a.key: _value(a.value) for a in resource_logs.resource.attributes}
+                for scope_logs in resource_logs.scope_logs:
+                    for record in scope_logs.log_records:
+                        attrs = {a.key: _value(a.value) for a in record.attributes}
+                        attrs["severity_text"] = record.severity_text
+                        attrs["event_name"] = record.event_name
+                        yield resource, attrs, _value(record.body)
+
+
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
