@@ -82,7 +82,12 @@ class Supervisor:
                 "`borealis status` shows it, `borealis down` stops it"
             )
         self.paths.supervisor_pid.write_text(f"{os.getpid()}\n")
-        (self.paths.run / "settings.json").write_text(settings_to_json(self.settings))
+        # Settings may carry secrets (OTLP headers): readable by root only.
+        settings_file = self.paths.run / "settings.json"
+        fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(settings_to_json(self.settings))
+        os.chmod(settings_file, 0o600)
 
     def _start(self) -> None:
         self.events = EventStore(self.paths.events_db)
