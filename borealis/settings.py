@@ -88,6 +88,16 @@ class CollectorSettings:
     max_digests: int = 50
     retention_days: float = 7.0
     targets_file: str | None = None
+    # Performance Insights: where samples are kept (default <state_dir>/pi.db), how often
+    # pg_stat_statements and the PI counters are read, the cap on values per dimension
+    # (user, database, application, host, session type) in Prometheus, whether the
+    # pg_wait_sampling extension is used when installed, and whether statement text with
+    # its literals may leave the collector (db.sql.statement in the PI API).
+    pi_store: str | None = None
+    stats_interval_s: float = 10.0
+    max_dimension_values: int = 20
+    wait_sampling: bool = True
+    sql_literals: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,12 @@ class Settings:
             )
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
+        if self.collector.retention_days <= 0:
+            raise ConfigError("collector.retention_days must be more than 0")
+        if self.collector.max_digests < 1 or self.collector.max_dimension_values < 1:
+            raise ConfigError("collector.max_digests and max_dimension_values must be at least 1")
+        if self.collector.stats_interval_s < 1:
+            raise ConfigError("collector.stats_interval_s must be at least 1")
         return self
 
 

@@ -12,6 +12,7 @@ from borealis.paths import StatePaths
 from borealis.settings import Settings
 from cluster.events import EventStore
 from collector.http import CollectorHttp
+from collector.pi_service import PerformanceInsights
 from collector.poller import InstancePoller
 from collector.registry import build_registry
 from collector.sampler import SessionSampler
@@ -52,11 +53,13 @@ class Collector:
     pollers: list[InstancePoller] = field(default_factory=list)
     samplers: list[SessionSampler] = field(default_factory=list)
     http: CollectorHttp | None = None
+    pi: PerformanceInsights | None = None
 
     def start(self) -> None:
         cfg = self.settings.collector
         self.pollers = [InstancePoller(t, self.sources, cfg) for t in self.targets]
         self.samplers = [SessionSampler(t, cfg, consumers=[]) for t in self.targets]
+        self.pi = PerformanceInsights(self.settings, self.samplers)
         registry = build_registry(self.sources, self.pollers, self.samplers)
         self.http = CollectorHttp(
             self.settings.listen_host,
@@ -67,6 +70,7 @@ class Collector:
         )
         for poller in self.pollers:
             poller.start()
+        self.pi.start()
         for sampler in self.samplers:
             sampler.start()
         self.http.start()
@@ -85,6 +89,8 @@ class Collector:
             worker.stop()
         for worker in workers:
             worker.join(2.0)
+        if self.pi is not None:
+            self.pi.stop()
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
