@@ -94,7 +94,7 @@ class CollectorSettings:
     # pg_wait_sampling extension is used when installed, and whether statement text with
     # its literals may leave the collector (db.sql.statement in the PI API).
     pi_store: str | None = None
-    stats_interval_s: float = 10.0
+    stats_interval_s: float = 30.0
     max_dimension_values: int = 20
     wait_sampling: bool = True
     sql_literals: bool = False

@@ -145,17 +145,16 @@ def read_counters(
     conn: psycopg.Connection[Any], version_num: int, *, local: bool
 ) -> dict[str, float]:
     out: dict[str, float] = {}
-    row = fetch_one(conn, query_for("pi_counters", version_num) or "")
-    if row is not None:
-        out.update({k: float(v) for k, v in row.items() if v is not None})
+    row = fetch_one(conn, query_for("pi_counters", version_num) or "") or {}
+    stats: list[dict[str, Any]] = [row.pop("bgwriter", None) or {}]
+    out.update({k: float(v) for k, v in row.items() if isinstance(v, int | float)})
     out["logical_reads"] = out.get("blks_hit", 0.0) + out.get("blks_read", 0.0)
-    for name in ("pi_bgwriter", "pi_checkpointer"):
-        text = query_for(name, version_num)
-        if text is None:
-            continue
-        found = fetch_one(conn, text)
-        stats = found["stats"] if found else None
-        for key, value in (stats or {}).items():
+    checkpointer = query_for("pi_checkpointer", version_num)
+    if checkpointer is not None:  # PG 17+
+        found = fetch_one(conn, checkpointer)
+        stats.append((found or {}).get("stats") or {})
+    for columns in stats:
+        for key, value in columns.items():
             if key in _BGWRITER_KEYS and isinstance(value, int | float):
                 out[_BGWRITER_KEYS[key]] = float(value)
     if not local:

@@ -5,10 +5,11 @@ and adds the elapsed time since the previous sample to a counter per wait event,
 `rate(borealis_db_load_seconds_total[w])` over any window is exactly the average number of
 active sessions (AAS), which is what PI calls DB load.
 
-When pg_wait_sampling is installed (and `collector.wait_sampling` is on), its 10 ms history
-splits each session's weight across the waits it really went through (collector/waits.py);
-pg_stat_activity still supplies every other dimension. Its history is read at most once a
-second, so at sub-second sampling the samples of that second are held until then.
+When pg_wait_sampling is installed (and `collector.wait_sampling` is on), its profile (wait
+counts per process, sampled every 10 ms in the server) splits each session's weight across
+the waits it really went through (collector/waits.py); pg_stat_activity still supplies every
+other dimension. The profile is read about once a second, so at sub-second sampling the
+samples of that second are held until then.
 
 Every `stats_interval_s` the same connection also reads pg_stat_statements deltas and the PI
 counters (collector/pi_stats.py).
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from borealis.settings import CollectorSettings
 from collector.db import OWN_APPLICATIONS, SourceError, connect, first_line
@@ -35,13 +37,13 @@ from collector.pi_stats import StatsReader, StatsSnapshot, composed
 from collector.queries import query_for
 from collector.targets import Target
 from collector.topk import CappedCounters
-from collector.waits import History, split_waits
+from collector.waits import ProfileDelta, ProfileRead, split_waits
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CPU", "ActiveSession", "LoadAccumulator", "Sample", "SessionSampler"]
 
-HISTORY_EVERY_S = 1.0  # read pg_wait_sampling's history at most this often
+PROFILE_EVERY_S = 1.0  # read pg_wait_sampling's profile about this often
 MAX_DIGEST_TEXTS = 20_000
 
 
@@ -92,6 +94,9 @@ class DigestBook:
             self._remember(key, text)
         return key
 
+    def known(self, query_id: int) -> bool:
+        return str(query_id) in self._texts
+
     def learn(self, texts: dict[str, str]) -> None:
         """Texts from pg_stat_statements are better (never cut): they win."""
         for key, text in texts.items():
@@ -108,48 +113,117 @@ class DigestBook:
         return self._texts.get(key, "")
 
 
-def session_from_row(row: tuple[Any, ...], book: DigestBook, literals: bool) -> ActiveSession:
-    (pid, user, user_id, database, application, host, session_type) = row[:7]
-    (wait_type, wait_event, query_id, query, query_start) = row[7:12]
-    query = query or ""
-    digest_id = book.digest_id(query_id, query)
-    sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if literals else digest_id
-    return ActiveSession(
-        pid=pid,
-        user=user,
-        database=database,
-        application=application,
-        host=host,
-        session_type=session_type or "",
-        wait_event_type=wait_type or CPU,
-        wait_event=wait_event or CPU,
-        query_id=query_id,
-        query=query if literals else "",
-        user_id=user_id,
-        digest_id=digest_id,
-        sql_id=sql_id,
-        query_start=query_start or 0.0,
-    )
+@dataclass(frozen=True)
+class Who:
+    """What stays the same for a session (a pid with its backend start)."""
+
+    backend_start: float
+    user: str
+    user_id: int
+    database: str
+    host: str
+    session_type: str
 
 
-def attribute(sample: Sample, since: float, history: History) -> Sample:
-    """The sample with each session split across the waits the history saw (see waits.py)."""
+@dataclass(frozen=True)
+class Statement:
+    digest_id: str
+    sql_id: str
+    query: str  # kept only when collector.sql_literals is on
+
+
+class SessionBook:
+    """Sessions and statements already described, so a sample needs one cheap query; a new
+    session or statement costs one more query (session_details.sql) the first time."""
+
+    MAX = 10_000
+
+    def __init__(self, digests: DigestBook, literals: bool) -> None:
+        self.digests = digests
+        self.literals = literals
+        self.who: dict[int, Who] = {}
+        self.statements: dict[tuple[int, float], Statement] = {}
+
+    def missing(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Pids of hot rows whose session or statement is not described yet."""
+        return [row[0] for row in rows if not self._described(*row[:6])]
+
+    def _described(
+        self, pid: int, backend_start: float, _t: Any, _e: Any, query_id: int | None, start: float
+    ) -> bool:
+        who = self.who.get(pid)
+        if who is None or who.backend_start != backend_start:
+            return False
+        if self.literals or not query_id:
+            return (pid, start) in self.statements
+        return self.digests.known(query_id)
+
+    def learn(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if len(self.who) > self.MAX or len(self.statements) > self.MAX:
+            self.who.clear()
+            self.statements.clear()
+        for pid, backend_start, user, user_id, database, host, kind, query_id, start, text in rows:
+            self.who[pid] = Who(backend_start, user, user_id, database, host, kind)
+            query = text or ""
+            digest_id = self.digests.digest_id(query_id, query)
+            sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
+            self.statements[(pid, start)] = Statement(
+                digest_id, sql_id, query if self.literals else ""
+            )
+
+    def session(self, row: tuple[Any, ...]) -> ActiveSession:
+        pid, backend_start, wait_type, wait_event, query_id, query_start, application = row[:7]
+        who = self.who.get(pid)
+        if who is None or who.backend_start != backend_start:  # gone before it was described
+            who = Who(backend_start, "", 0, "", "", "")
+        statement = self.statements.get((pid, query_start))
+        if statement is None or (query_id and not self.literals):
+            digest_id = self.digests.digest_id(query_id, "") if query_id else ""
+            statement = Statement(digest_id, digest_id, "") if digest_id else statement
+        statement = statement or Statement("", "", "")
+        return ActiveSession(
+            pid=pid,
+            user=who.user,
+            database=who.database,
+            application=application,
+            host=who.host,
+            session_type=who.session_type,
+            wait_event_type=wait_type or CPU,
+            wait_event=wait_event or CPU,
+            query_id=query_id,
+            query=statement.query,
+            user_id=who.user_id,
+            digest_id=statement.digest_id,
+            sql_id=statement.sql_id,
+            query_start=query_start or 0.0,
+        )
+
+
+def attribute(
+    sample: Sample,
+    delta: ProfileDelta,
+    cache: dict[tuple[int, float, str, str], tuple[ActiveSession, ...]] | None = None,
+) -> Sample:
+    """The sample with each session split across the waits the profile saw (see waits.py).
+
+    `cache` carries the splits across the samples of one profile window (they are the same)."""
+    cache = {} if cache is None else cache
     sessions: list[ActiveSession] = []
     for session in sample.sessions:
-        window_start = max(since, session.query_start)
-        shares = split_waits(history, session.pid, window_start, sample.server_time)
-        if shares is None:
-            sessions.append(session)
-            continue
-        for wait_type, wait_event, share in shares:
-            sessions.append(
-                replace(
-                    session,
-                    wait_event_type=wait_type,
-                    wait_event=wait_event,
-                    share=session.share * share,
+        key = (session.pid, session.query_start, session.wait_event_type, session.wait_event)
+        split = cache.get(key)
+        if split is None or split[0] != session:
+            shares = split_waits(delta, session.pid, session.query_start)
+            split = (session,) + (
+                tuple(
+                    replace(session, wait_event_type=t, wait_event=e, share=session.share * f)
+                    for t, e, f in shares
                 )
+                if shares is not None
+                else (session,)
             )
+            cache[key] = split
+        sessions.extend(split[1:])
     return replace(sample, sessions=tuple(sessions))
 
 
@@ -179,11 +253,19 @@ class LoadAccumulator:
             for session in sample.sessions:
                 key = (session.wait_event_type, session.wait_event)
                 self.by_wait[key] = self.by_wait.get(key, 0.0) + sample.weight * session.share
+        if not sample.sessions:
+            return
+        by_sql: dict[str, float] = {}
+        by_dimension: dict[str, dict[str, float]] = {name: {} for name in self.by_dimension}
         for session in sample.sessions:
             value = sample.weight * session.share
-            self.by_sql.add(session.digest_id, value, now)
-            for name, counters in self.by_dimension.items():
-                counters.add(getattr(session, name), value, now)
+            by_sql[session.digest_id] = by_sql.get(session.digest_id, 0.0) + value
+            for name, sums in by_dimension.items():
+                key = getattr(session, name)
+                sums[key] = sums.get(key, 0.0) + value
+        self.by_sql.add_many(by_sql, now)
+        for name, counters in self.by_dimension.items():
+            counters.add_many(by_dimension[name], now)
 
     def snapshot(self) -> tuple[dict[tuple[str, str], float], int, float]:
         with self._lock:
@@ -216,15 +298,21 @@ class SessionSampler:
         self._version = 0
         self._conn: psycopg.Connection[Any] | None = None
         self._pending: list[Sample] = []
-        self._history_since: float | None = None  # server time of the last history read
-        self._history_read_at = 0.0
+        self._profile: ProfileRead | None = None  # pg_wait_sampling's profile, last read
+        self._profile_text = ""
+        self._profile_read_at = 0.0
         self._next_stats = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"sample-{target.db_instance}", daemon=True
         )
-        self._sql = query_for("active_sessions", 150000) or ""
-        self._params = {"own_applications": list(OWN_APPLICATIONS)}
+        self.sessions = SessionBook(self.digests, settings.sql_literals)
+        # The hot query has no parameters: our own application names are fixed literals.
+        self._hot = sql.SQL(query_for("active_sessions", 150000) or "").format(
+            own_applications=sql.Literal(list(OWN_APPLICATIONS))
+        )
+        self._hot_text = ""
+        self._details_sql = query_for("session_details", 150000) or ""
 
     def start(self) -> None:
         self._thread.start()
@@ -267,8 +355,13 @@ class SessionSampler:
         try:
             conn = self._connection()
             with conn.cursor() as cur:
-                cur.execute(self._sql, self._params, prepare=True)
+                cur.execute(self._hot_text, prepare=True)
                 rows = cur.fetchall()
+                active = [row for row in rows if row[0] is not None]
+                missing = self.sessions.missing(active)
+                if missing:
+                    cur.execute(self._details_sql, {"pids": missing}, prepare=True)
+                    self.sessions.learn(cur.fetchall())
         except (SourceError, psycopg.Error) as exc:
             self.errors_total += 1
             log.debug("sampling %s failed: %s", self.target.db_instance, first_line(exc))
@@ -276,11 +369,8 @@ class SessionSampler:
             return None
         finally:
             self.last_duration = time.perf_counter() - started
-        server_time = float(rows[0][12]) if rows else 0.0
-        literals = self.settings.sql_literals
-        sessions = tuple(
-            session_from_row(row, self.digests, literals) for row in rows if row[0] is not None
-        )
+        server_time = float(rows[0][7]) if rows else 0.0
+        sessions = tuple(self.sessions.session(row) for row in active)
         # A stall (a hung instance, a paused process) must not count as load.
         weight = min(elapsed, 2 * self.settings.sample_interval_s)
         return Sample(self.target, time.time(), weight, sessions, server_time)
@@ -291,43 +381,43 @@ class SessionSampler:
             return
         self._pending.append(sample)
         now = time.monotonic()
-        if now - self._history_read_at >= HISTORY_EVERY_S - self.settings.sample_interval_s / 2:
-            self._history_read_at = now
+        if now - self._profile_read_at >= PROFILE_EVERY_S - self.settings.sample_interval_s / 2:
+            self._profile_read_at = now
             self._attribute_pending()
 
     def _attribute_pending(self) -> None:
         pending, self._pending = self._pending, []
-        pids = sorted({s.pid for sample in pending for s in sample.sessions})
-        first = pending[0]
-        since = self._history_since
-        if since is None:
-            since = (first.server_time or time.time()) - first.weight
+        previous = self._profile
         try:
-            history = self._read_history(since, pids)
+            self._profile = self._read_profile()
         except psycopg.Error as exc:
             log.warning(
-                "%s: pg_wait_sampling history unreadable, using pg_stat_activity only: %s",
+                "%s: pg_wait_sampling's profile is unreadable, using pg_stat_activity only: %s",
                 self.target.db_instance,
                 first_line(exc),
             )
             self.wait_sampling_schema = None
-            history = None
-        previous_end = since
+            self._profile = None
+        delta = (
+            ProfileDelta.between(previous, self._profile)
+            if previous is not None and self._profile is not None
+            else None
+        )
+        cache: dict[tuple[int, float, str, str], tuple[ActiveSession, ...]] = {}
         for taken in pending:
-            done = taken
-            if history is not None and taken.sessions:
-                done = attribute(taken, previous_end, history)
-            previous_end = taken.server_time or previous_end
-            self._emit(done)
-        self._history_since = pending[-1].server_time or None
+            if delta is not None and taken.sessions:
+                taken = attribute(taken, delta, cache)  # noqa: PLW2901 - the attributed sample
+            self._emit(taken)
 
-    def _read_history(self, since: float, pids: list[int]) -> History:
+    def _read_profile(self) -> ProfileRead:
         if self._conn is None or self.wait_sampling_schema is None:
             raise psycopg.OperationalError("not connected")
-        query = composed("wait_history", self._version, self.wait_sampling_schema)
+        if not self._profile_text:
+            query = composed("wait_profile", self._version, self.wait_sampling_schema)
+            self._profile_text = query.as_string(self._conn)
         with self._conn.cursor() as cur:
-            cur.execute(query, {"since": since, "pids": pids}, prepare=True)
-            return History.from_rows(cur.fetchall())
+            cur.execute(self._profile_text, prepare=True)
+            return ProfileRead.from_rows(cur.fetchall())
 
     def _emit(self, sample: Sample) -> None:
         self.load.add(sample)
@@ -363,6 +453,7 @@ class SessionSampler:
             application="borealis-collector",
         )
         self._version = conn.info.server_version
+        self._hot_text = self._hot.as_string(conn)
         with conn.cursor() as cur:
             cur.execute(query_for("pi_extensions", self._version) or "")
             schemas = {name: schema for name, schema in cur.fetchall()}
@@ -370,13 +461,24 @@ class SessionSampler:
         self.wait_sampling_installed = "pg_wait_sampling" in schemas
         self.connected_version = self._version
         self.wait_sampling_schema = None
+        self._pending = []
+        self._profile = None
+        self._profile_text = ""
+        self._conn = conn
         if self.settings.wait_sampling and "pg_wait_sampling" in schemas:
             self.wait_sampling_schema = schemas["pg_wait_sampling"]
-        self._pending = []
-        self._history_since = None
+            try:
+                self._profile = self._read_profile()  # the baseline of the first delta
+            except psycopg.Error as exc:
+                log.warning(
+                    "%s: pg_wait_sampling is installed but unreadable (%s); using "
+                    "pg_stat_activity only",
+                    self.target.db_instance,
+                    first_line(exc),
+                )
+                self.wait_sampling_schema = None
         self.stats.reset()
         self._next_stats = time.monotonic() + min(1.0, self.settings.stats_interval_s)
-        self._conn = conn
         return conn
 
     def _close(self) -> None:

@@ -31,14 +31,18 @@ class CappedCounters:
         return value * math.pow(0.5, (now - at) / self.half_life_s)
 
     def add(self, key: str, value: float, now: float) -> None:
+        self.add_many({key: value}, now)
+
+    def add_many(self, values: dict[str, float], now: float) -> None:
         with self._lock:
-            self._recent[key] = (self._decayed(key, now) + value, now)
-            if key in self._totals:
-                self._totals[key] += value
-            elif len(self._totals) < self.cap:
-                self._totals[key] = value
-            else:
-                self._other += value
+            for key, value in values.items():
+                self._recent[key] = (self._decayed(key, now) + value, now)
+                if key in self._totals:
+                    self._totals[key] += value
+                elif len(self._totals) < self.cap:
+                    self._totals[key] = value
+                else:
+                    self._other += value
             if self._next_rebalance is None:
                 self._next_rebalance = now + self.rebalance_s
             elif now >= self._next_rebalance:

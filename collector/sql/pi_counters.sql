@@ -1,5 +1,7 @@
--- Performance Insights' db.* counters, instance-wide (cumulative counters and gauges).
-select d.*, a.*, l.*
+-- Performance Insights' db.* counters, instance-wide (cumulative counters and gauges), in one
+-- round trip. pg_stat_bgwriter comes as JSON: its columns changed in PG 17 (checkpoints moved
+-- to pg_stat_checkpointer, read by pi_checkpointer.sql); the collector maps both spellings.
+select d.*, a.*, l.*, (select to_jsonb(b) from pg_stat_bgwriter b) as bgwriter
 from (select coalesce(sum(numbackends), 0)::float8 as numbackends,
              coalesce(sum(xact_commit), 0)::float8 as xact_commit,
              coalesce(sum(xact_rollback), 0)::float8 as xact_rollback,

@@ -1,4 +1,4 @@
-"""Wait attribution from pg_wait_sampling's history and the capped per-dimension counters."""
+"""Wait attribution from pg_wait_sampling's profile and the capped per-dimension counters."""
 
 from __future__ import annotations
 
@@ -7,21 +7,26 @@ import pytest
 from collector.sampler import ActiveSession, LoadAccumulator, Sample, attribute
 from collector.targets import Target
 from collector.topk import CappedCounters
-from collector.waits import History, split_waits
+from collector.waits import ProfileDelta, ProfileRead, split_waits
 
 TARGET = Target("c", "i-1", "host=127.0.0.1", resource_id="db-TEST")
+CHECKPOINTER = 999
 
 
-def history(pid: int, events: list[tuple[str, str] | None], start: float = 100.0) -> History:
-    """One tick every 10 ms from `start`; None = no row for the pid (on CPU)."""
-    rows: list[tuple[int | None, float, str | None, str | None]] = []
-    for i, event in enumerate(events):
-        ts = start + 0.01 * (i + 1)
-        rows.append((None, ts, None, None))
-        rows.append((999, ts, "Activity", "CheckpointerMain"))  # another process
-        if event is not None:
-            rows.append((pid, ts, event[0], event[1]))
-    return History.from_rows(rows)
+def delta(waits: dict[int, dict[tuple[str, str], int]], ticks: int = 100) -> ProfileDelta:
+    """Two profile reads one second apart; the checkpointer waited at every tick."""
+    before = ProfileRead.from_rows(
+        [
+            (CHECKPOINTER, "Activity", "CheckpointerMain", 1000, 100.0),
+            (7, "IO", "DataFileRead", 5, 100.0),
+        ]
+    )
+    rows = [(CHECKPOINTER, "Activity", "CheckpointerMain", 1000 + ticks, 101.0)]
+    for pid, events in waits.items():
+        for (event_type, event), n in events.items():
+            base = 5 if (pid, event_type, event) == (7, "IO", "DataFileRead") else 0
+            rows.append((pid, event_type, event, base + n, 101.0))
+    return ProfileDelta.between(before, ProfileRead.from_rows(rows))
 
 
 def session(
@@ -44,31 +49,31 @@ def session(
     )
 
 
-def test_ticks_without_a_row_are_cpu_and_waits_keep_their_share() -> None:
-    h = history(7, [("IO", "DataFileRead")] * 30 + [None] * 70)
-    shares = split_waits(h, 7, 100.0, 101.0)
+def test_ticks_a_session_did_not_wait_are_cpu() -> None:
+    shares = split_waits(delta({7: {("IO", "DataFileRead"): 30}}), 7, statement_start=0.0)
     assert shares == [
         ("CPU", "CPU", pytest.approx(0.7)),
         ("IO", "DataFileRead", pytest.approx(0.3)),
     ]
 
 
-def test_idle_ticks_are_left_out() -> None:
-    # Idle (ClientRead) before the statement, then a lock wait: all of the load is the lock.
-    h = history(7, [("Client", "ClientRead")] * 50 + [("Lock", "transactionid")] * 50)
-    assert split_waits(h, 7, 100.0, 101.0) == [("Lock", "transactionid", 1.0)]
+def test_idle_ticks_and_time_before_the_statement_are_left_out() -> None:
+    # Idle (ClientRead) for the first half, then a lock wait until the end: all of it is the lock.
+    d = delta({7: {("Client", "ClientRead"): 50, ("Lock", "transactionid"): 50}})
+    assert split_waits(d, 7, statement_start=100.5) == [("Lock", "transactionid", 1.0)]
+    # A statement that began half-way and never waited was on CPU for its half.
+    assert split_waits(delta({}), 7, statement_start=100.5) == [("CPU", "CPU", 1.0)]
 
 
-def test_only_the_window_counts_and_an_empty_window_falls_back() -> None:
-    h = history(7, [("Timeout", "PgSleep")] * 50 + [None] * 50)
-    assert split_waits(h, 7, 100.5, 101.0) == [("CPU", "CPU", 1.0)]
-    assert split_waits(h, 7, 101.5, 102.0) is None
+def test_without_profile_ticks_the_activity_wait_stands() -> None:
+    empty = ProfileDelta.between(ProfileRead(100.0, {}), ProfileRead(101.0, {}))
+    assert split_waits(empty, 7, statement_start=0.0) is None
 
 
 def test_a_sample_keeps_its_weight_split_across_waits() -> None:
-    h = history(7, [("Lock", "tuple")] * 25 + [None] * 75)
+    d = delta({7: {("Lock", "tuple"): 25}})
     sample = Sample(TARGET, 1000.0, 1.0, (session(wait=("Lock", "tuple")), session(pid=8)), 101.0)
-    out = attribute(sample, 100.0, h)
+    out = attribute(sample, d)
     by_wait = {(s.pid, s.wait_event): s.share for s in out.sessions}
     assert by_wait == {(7, "tuple"): 0.25, (7, "CPU"): 0.75, (8, "CPU"): 1.0}
     load = LoadAccumulator()
@@ -76,14 +81,6 @@ def test_a_sample_keeps_its_weight_split_across_waits() -> None:
     by_wait_load, samples, seconds = load.snapshot()
     assert by_wait_load == {("Lock", "tuple"): 0.25, ("CPU", "CPU"): 1.75}
     assert (samples, seconds) == (1, 1.0)
-
-
-def test_a_statement_that_started_inside_the_window_is_judged_on_its_own_ticks() -> None:
-    # Idle-in-transaction ClientRead is excluded anyway; here the earlier ticks were another
-    # statement's IO, which must not be blamed on the current one.
-    h = history(7, [("IO", "DataFileRead")] * 50 + [None] * 50)
-    sample = Sample(TARGET, 1000.0, 1.0, (session(start=100.5),), 101.0)
-    assert [(s.wait_event, s.share) for s in attribute(sample, 100.0, h).sessions] == [("CPU", 1.0)]
 
 
 def test_capped_counters_keep_n_series_and_count_the_rest_as_other() -> None:
