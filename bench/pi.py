@@ -326,8 +326,8 @@ def report(
         "the `pg_monitor` role. CPU is utime + stime from /proc over "
         f"{seconds:.0f} s after an 8 s warm-up, as % of one core, for the collector process "
         "(its metric pollers slowed to one poll a minute, so this is the PI part: sampler, "
-        "pg_stat_statements and counters every 10 s, store, /metrics scraped twice) plus its "
-        "database backends.",
+        "pg_stat_statements and counters every 30 s, store, /metrics scraped twice) plus its "
+        "database backends. With pg_wait_sampling, its profile is read once a second.",
         "",
         "| sampling | pg_wait_sampling | samples/s | collector % | backends % | total % |",
         "|---|---|---|---|---|---|",
@@ -338,11 +338,23 @@ def report(
             f"| {r.collector_pct:.2f} | {r.backend_pct:.2f} | {r.total_pct:.2f} |"
         )
     worst = max((r for r in results if r.interval < 1), key=lambda r: r.total_pct)
-    verdict = "meets" if worst.total_pct <= 1.0 else f"misses by {worst.total_pct - 1.0:.2f} points"
+    if worst.total_pct <= 1.0:
+        verdict = "meets it"
+    else:
+        verdict = (
+            f"misses it by {worst.total_pct - 1.0:.2f} points. Per sample that is "
+            f"{10 * worst.collector_pct / worst.samples_per_s * 10:.2f} ms in the collector "
+            f"and {10 * worst.backend_pct / worst.samples_per_s * 10:.2f} ms in its backend; "
+            "the same hot query in a tight loop (warm caches) costs about 0.28 ms and 0.2 ms. "
+            "The difference is the price of waking a Python thread and a PostgreSQL backend "
+            "ten times a second on two shared vCPUs (cold caches, context switches; see the "
+            "load averages); the floor is a psycopg round trip (`select 1` costs 0.11 ms + "
+            "0.04 ms warm). Left: a C sampler or pg_wait_sampling's own 10 ms history."
+        )
     lines += [
         "",
-        f"Target: 100 ms sampling at ≤ 1 % of one core per instance — the worst 100 ms row "
-        f"({worst.total_pct:.2f} %) {verdict} it.",
+        f"Target: 100 ms sampling at ≤ 1 % of one core per instance. The worst 100 ms row "
+        f"({worst.total_pct:.2f} %) {verdict}",
         "",
         f"Series with 60 distinct digests running (cap `collector.max_digests` = 50): the PI "
         f"part of /metrics is {pi} series for the instance ({digests} of them "
