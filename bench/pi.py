@@ -343,8 +343,8 @@ def report(
     else:
         verdict = (
             f"misses it by {worst.total_pct - 1.0:.2f} points. Per sample that is "
-            f"{10 * worst.collector_pct / worst.samples_per_s * 10:.2f} ms in the collector "
-            f"and {10 * worst.backend_pct / worst.samples_per_s * 10:.2f} ms in its backend; "
+            f"{worst.collector_pct * 10 / worst.samples_per_s:.2f} ms in the collector "
+            f"and {worst.backend_pct * 10 / worst.samples_per_s:.2f} ms in its backend; "
             "the same hot query in a tight loop (warm caches) costs about 0.28 ms and 0.2 ms. "
             "The difference is the price of waking a Python thread and a PostgreSQL backend "
             "ten times a second on two shared vCPUs (cold caches, context switches; see the "
