@@ -35,9 +35,8 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from cluster import pgctl
-from cluster.pgconf import available_preload_libraries
+from tests.integration.conftest import start_server
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUPER = "bench-super"
 MONITOR = "bench-monitor"
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
@@ -73,31 +72,8 @@ def cpu_seconds(pid: int) -> float:
 
 @contextlib.contextmanager
 def postgres(root: Path, port: int) -> Iterator[str]:
-    user = pgctl.OsUser.lookup("postgres")
-    tools = pgctl.PgTools(PG_BIN, user)
-    root.mkdir(parents=True)
-    os.chmod(root, 0o755)
-    user.chown(root)
-    data = root / "data"
-    data.mkdir(mode=0o700)
-    user.chown(data)
-    pwfile = root / "pw"
-    pwfile.write_text(SUPER + "\n")
-    user.chown(pwfile)
-    tools.initdb(data, pwfile)
-    preload = ",".join(available_preload_libraries(PG_BIN))
-    with open(data / "postgresql.conf", "a") as conf:
-        conf.write(
-            f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
-            f"shared_preload_libraries = '{preload}'\ncompute_query_id = on\n"
-            "shared_buffers = 32MB\nmax_connections = 100\n"
-        )
-    popen = tools.start_postmaster(data, {"port": str(port)}, root / "postgres.log")
+    _, popen, _ = start_server(root, port, SUPER, max_connections=100)
     try:
-        while pgctl.postmaster_status(data) != "ready":
-            if popen.poll() is not None:
-                raise SystemExit((root / "postgres.log").read_text()[-2000:])
-            time.sleep(0.05)
         dsn = f"host=127.0.0.1 port={port} user=postgres password={SUPER} dbname=postgres"
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"create role monitor login password '{MONITOR}'")

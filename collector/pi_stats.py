@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 MAX_STATEMENTS = 500  # deltas kept per read, by execution time
 MAX_NEW_TEXTS = 100  # statement texts fetched per read
 
+# database.sql column -> (counter key, scale): PI counts times in milliseconds.
+_DATABASE_KEYS = {
+    "backends": ("numbackends", 1.0),
+    "blk_read_seconds": ("blk_read_time", 1000.0),
+    "blk_write_seconds": ("blk_write_time", 1000.0),
+}
+
 # pg_stat_bgwriter / pg_stat_checkpointer column -> counter key (PG 17 renamed some).
 _BGWRITER_KEYS = {
     "checkpoints_timed": "checkpoints_timed",
@@ -145,6 +152,12 @@ def read_counters(
     conn: psycopg.Connection[Any], version_num: int, *, local: bool
 ) -> dict[str, float]:
     out: dict[str, float] = {}
+    # pg_stat_database through the metrics' own query (collector/sql/database*.sql).
+    database = fetch_one(conn, query_for("database", version_num) or "") or {}
+    for key, value in database.items():
+        if isinstance(value, int | float):
+            name, scale = _DATABASE_KEYS.get(key, (key, 1.0))
+            out[name] = float(value) * scale
     row = fetch_one(conn, query_for("pi_counters", version_num) or "") or {}
     stats: list[dict[str, Any]] = [row.pop("bgwriter", None) or {}]
     out.update({k: float(v) for k, v in row.items() if isinstance(v, int | float)})

@@ -112,14 +112,10 @@ class PiClient:
         self, identifier: str, group: str, dimension: str, seconds: float, limit: int = 10
     ) -> list[Series]:
         """DB load (AAS) over the last `seconds`, one series per top value of `group`."""
-        end = time.time()
         answer = self.call(
             "GetResourceMetrics",
             {
-                "ServiceType": "RDS",
-                "Identifier": identifier,
-                "StartTime": end - seconds,
-                "EndTime": end,
+                **_last(identifier, seconds),
                 "PeriodInSeconds": 1 if seconds <= 1800 else 60,
                 "MetricQueries": [
                     {"Metric": "db.load.avg", "GroupBy": {"Group": group, "Limit": limit}}
@@ -140,14 +136,10 @@ class PiClient:
         return out
 
     def max_vcpu(self, identifier: str, seconds: float) -> float | None:
-        end = time.time()
         answer = self.call(
             "GetResourceMetrics",
             {
-                "ServiceType": "RDS",
-                "Identifier": identifier,
-                "StartTime": end - seconds,
-                "EndTime": end,
+                **_last(identifier, seconds),
                 "PeriodInSeconds": 60 if seconds <= 86400 else 3600,
                 "MetricQueries": [{"Metric": "os.general.numVCPUs.max"}],
             },
@@ -156,20 +148,27 @@ class PiClient:
         return float(points[-1]["Value"]) if points else None
 
     def top_sql(self, identifier: str, seconds: float, limit: int = 25) -> list[dict[str, Any]]:
-        end = time.time()
         answer = self.call(
             "DescribeDimensionKeys",
             {
-                "ServiceType": "RDS",
-                "Identifier": identifier,
-                "StartTime": end - seconds,
-                "EndTime": end,
+                **_last(identifier, seconds),
                 "Metric": "db.load.avg",
                 "GroupBy": {"Group": "db.sql_tokenized", "Limit": limit},
                 "AdditionalMetrics": [f"{TOP_SQL_STATS}{name}.avg" for name in TOP_SQL_COLUMNS],
             },
         )
         return list(answer["Keys"])
+
+
+def _last(identifier: str, seconds: float) -> dict[str, Any]:
+    """The common part of a PI request over the last `seconds`."""
+    end = time.time()
+    return {
+        "ServiceType": "RDS",
+        "Identifier": identifier,
+        "StartTime": end - seconds,
+        "EndTime": end,
+    }
 
 
 TOP_SQL_STATS = "db.sql_tokenized.stats."

@@ -4,6 +4,7 @@ read the way users read it: through boto3's `pi` client and /metrics."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -248,6 +249,22 @@ def test_top_sql_joins_statement_statistics_and_keeps_literals_in(
             )
         }
     assert keys[items]["Dimensions"]["db.sql_tokenized.id"] in query_ids
+    # Counters: rates from pg_stat_database, gauges, and this host's CPUs (a local instance).
+    counters = client.get_resource_metrics(
+        ServiceType="RDS",
+        Identifier=RID,
+        StartTime=start - 5,
+        EndTime=time.time(),
+        PeriodInSeconds=1,
+        MetricQueries=[
+            {"Metric": "db.Transactions.xact_commit.avg"},
+            {"Metric": "db.User.numbackends.max"},
+            {"Metric": "os.general.numVCPUs.max"},
+        ],
+    )["MetricList"]
+    assert max(p["Value"] for p in counters[0]["DataPoints"]) > 0
+    assert max(p["Value"] for p in counters[1]["DataPoints"]) >= 2
+    assert counters[2]["DataPoints"][-1]["Value"] == os.cpu_count()
     secret = "select pg_sleep(?), ?"
     assert secret in keys
     details = client.get_dimension_key_details(
