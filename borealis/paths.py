@@ -24,6 +24,11 @@ class StatePaths:
         return self.root / "events.db"
 
     @property
+    def pi_db(self) -> Path:
+        """Performance Insights samples, top SQL statistics and counters (the collector's)."""
+        return self.root / "pi.db"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

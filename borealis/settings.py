@@ -106,6 +106,16 @@ class CollectorSettings:
     # for a targets file, off for the Borealis cluster (its manager emits those events).
     detectors: bool | None = None
     logs: LogSettings = field(default_factory=LogSettings)
+    # Performance Insights: where samples are kept (default <state_dir>/pi.db), how often
+    # pg_stat_statements and the PI counters are read, the cap on values per dimension
+    # (user, database, application, host, session type) in Prometheus, whether the
+    # pg_wait_sampling extension is used when installed, and whether statement text with
+    # its literals may leave the collector (db.sql.statement in the PI API).
+    pi_store: str | None = None
+    stats_interval_s: float = 30.0
+    max_dimension_values: int = 20
+    wait_sampling: bool = True
+    sql_literals: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,12 @@ class Settings:
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
         _validate_logs(self.collector.logs)
+        if self.collector.retention_days <= 0:
+            raise ConfigError("collector.retention_days must be more than 0")
+        if self.collector.max_digests < 1 or self.collector.max_dimension_values < 1:
+            raise ConfigError("collector.max_digests and max_dimension_values must be at least 1")
+        if self.collector.stats_interval_s < 1:
+            raise ConfigError("collector.stats_interval_s must be at least 1")
         return self
 
 

@@ -135,7 +135,11 @@ class Supervisor:
         return {"stopping": True}
 
     def urls(self) -> dict[str, str]:
-        return {name: service.spec.url for name, service in self.services.items()}
+        urls = {name: service.spec.url for name, service in self.services.items()}
+        if "collector" in urls:
+            # The Performance Insights API lives in the collector process, on its own port.
+            urls["pi"] = f"http://{self.settings.listen_host}:{self.settings.ports.port('pi')}"
+        return urls
 
     def status(self) -> dict[str, Any]:
         manager = self._require_manager()

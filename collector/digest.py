@@ -43,9 +43,15 @@ def normalize(sql: str) -> str:
     text = sql[:MAX_TEXT].strip().rstrip(";").strip()
     if not text:
         return ""
-    parts = []
+    parts: list[str] = []
     for statement in sqlparse.parse(text):
         for token in statement.flatten():  # type: ignore[no-untyped-call]
+            if token.ttype in T.Error:
+                # An unterminated quote: the text was cut (track_activity_query_size) inside
+                # a literal, so everything after it may be literal: stop here.
+                if not parts or parts[-1] != "?":
+                    parts.append("?")
+                return _finish(parts)
             if _is_literal(token):
                 parts.append("?")
             elif token.ttype in T.Comment:
@@ -54,6 +60,10 @@ def normalize(sql: str) -> str:
                 parts.append("?")
             else:
                 parts.append(token.value)
+    return _finish(parts)
+
+
+def _finish(parts: list[str]) -> str:
     out = _SPACE.sub(" ", "".join(parts)).strip()
     out = _PLACEHOLDER.sub("?", out)
     out = _VALUES_LIST.sub(r"\1", out)

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from collector.pi_catalog import OTHER
 from collector.poller import InstancePoller
 from collector.sampler import SessionSampler
 from collector.sources.base import INSTANCE_LABELS, InstancePoll, Source
@@ -140,6 +141,32 @@ class LoadCollector(Collector):
             "Seconds covered by active-session samples.",
             labels=INSTANCE_LABELS,
         )
+        by_sql = CounterMetricFamily(
+            "borealis_db_load_by_sql_seconds",
+            "Active-session-seconds by SQL digest: the top collector.max_digests digests by "
+            'recent load, the rest as digest_id="other". rate() is AAS.',
+            labels=[*INSTANCE_LABELS, "digest_id"],
+        )
+        digest_info = GaugeMetricFamily(
+            "borealis_db_sql_digest_info",
+            "The normalised text (literals as ?, first 100 characters) of each digest with "
+            "its own load series; the value is always 1.",
+            labels=[*INSTANCE_LABELS, "digest_id", "digest_text"],
+        )
+        by_dimension = {
+            name: CounterMetricFamily(
+                f"borealis_db_load_by_{name}_seconds",
+                f"Active-session-seconds by {name.replace('_', ' ')} (capped at "
+                'collector.max_dimension_values, the rest as "other"). rate() is AAS.',
+                labels=[*INSTANCE_LABELS, name],
+            )
+            for name in ("user", "database", "application", "host", "session_type")
+        }
+        wait_sampling = GaugeMetricFamily(
+            "borealis_sampler_wait_sampling",
+            "1 when pg_wait_sampling's history refines the wait attribution of DB load.",
+            labels=INSTANCE_LABELS,
+        )
         for sampler in self.samplers:
             poller = self.pollers.get(sampler.target.db_instance)
             if poller is None or not poller.is_up(now):
@@ -152,7 +179,20 @@ class LoadCollector(Collector):
                 load.add_metric([*labels, wait_type, wait_event], value)
             samples.add_metric(labels, count)
             sampled.add_metric(labels, seconds)
-        yield from (load, samples, sampled)
+            totals, other = sampler.load.by_sql.snapshot()
+            for digest_id, value in sorted(totals.items()):
+                by_sql.add_metric([*labels, digest_id], value)
+                text = sampler.digests.text(digest_id)[:100]
+                digest_info.add_metric([*labels, digest_id, text], 1)
+            by_sql.add_metric([*labels, OTHER], other)
+            for name, family in by_dimension.items():
+                totals, other = sampler.load.by_dimension[name].snapshot()
+                for value_label, value in sorted(totals.items()):
+                    family.add_metric([*labels, value_label], value)
+                family.add_metric([*labels, OTHER], other)
+            wait_sampling.add_metric(labels, 1 if sampler.wait_sampling_schema else 0)
+        yield from (load, samples, sampled, by_sql, digest_info, *by_dimension.values())
+        yield wait_sampling
 
 
 def build_registry(

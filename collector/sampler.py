@@ -4,6 +4,15 @@ Each sample counts every active session (an active session with no wait event is
 and adds the elapsed time since the previous sample to a counter per wait event, so
 `rate(borealis_db_load_seconds_total[w])` over any window is exactly the average number of
 active sessions (AAS), which is what PI calls DB load.
+
+When pg_wait_sampling is installed (and `collector.wait_sampling` is on), its profile (wait
+counts per process, sampled every 10 ms in the server) splits each session's weight across
+the waits it really went through (collector/waits.py); pg_stat_activity still supplies every
+other dimension. The profile is read about once a second, so at sub-second sampling the
+samples of that second are held until then.
+
+Every `stats_interval_s` the same connection also reads pg_stat_statements deltas and the PI
+counters (collector/pi_stats.py).
 """
 
 from __future__ import annotations
@@ -12,21 +21,30 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from borealis.settings import CollectorSettings
 from collector.db import OWN_APPLICATIONS, SourceError, connect, first_line
+from collector.digest import normalize, synthetic_id
+from collector.pi_catalog import CPU
+from collector.pi_stats import StatsReader, StatsSnapshot, composed
 from collector.queries import query_for
-from collector.sources.base import fetch_all
 from collector.targets import Target
+from collector.topk import CappedCounters
+from collector.waits import ProfileDelta, ProfileRead, split_waits
 
 log = logging.getLogger(__name__)
 
-CPU = "CPU"
+__all__ = ["CPU", "ActiveSession", "LoadAccumulator", "Sample", "SessionSampler"]
+
+PROFILE_EVERY_S = 1.0  # read pg_wait_sampling's profile about this often
+MAX_DIGEST_TEXTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,12 @@ class ActiveSession:
     wait_event_type: str
     wait_event: str
     query_id: int | None
-    query: str
+    query: str  # as pg_stat_activity shows it: may hold literals, never logged or exported
+    user_id: int = 0
+    digest_id: str = ""
+    sql_id: str = ""
+    query_start: float = 0.0  # server clock, epoch seconds
+    share: float = 1.0  # the part of this session's weight that went to this wait
 
 
 @dataclass(frozen=True)
@@ -49,41 +72,200 @@ class Sample:
     wall_time: float  # time.time() when taken
     weight: float  # seconds this sample stands for
     sessions: tuple[ActiveSession, ...]
+    server_time: float = 0.0  # the server's clock when taken
 
 
-def session_from_row(row: dict[str, Any]) -> ActiveSession:
-    wait_type = row["wait_event_type"] or CPU
-    wait_event = row["wait_event"] or CPU
-    return ActiveSession(
-        pid=row["pid"],
-        user=row["usename"],
-        database=row["datname"],
-        application=row["application_name"],
-        host=row["client_host"],
-        session_type=row["backend_type"] or "",
-        wait_event_type=wait_type,
-        wait_event=wait_event,
-        query_id=row["query_id"],
-        query=row["query"] or "",
-    )
+class DigestBook:
+    """Digest id -> normalised text (no literals), learnt from activity and pg_stat_statements."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def digest_id(self, query_id: int | None, query: str) -> str:
+        if query_id:
+            key = str(query_id)
+            if key not in self._texts:
+                self._remember(key, normalize(query))
+            return key
+        text = normalize(query)
+        key = synthetic_id(text)
+        if key not in self._texts:
+            self._remember(key, text)
+        return key
+
+    def known(self, query_id: int) -> bool:
+        return str(query_id) in self._texts
+
+    def learn(self, texts: dict[str, str]) -> None:
+        """Texts from pg_stat_statements are better (never cut): they win."""
+        for key, text in texts.items():
+            if text:
+                self._remember(key, text)
+
+    def _remember(self, key: str, text: str) -> None:
+        with self._lock:
+            if len(self._texts) >= MAX_DIGEST_TEXTS:
+                self._texts.clear()
+            self._texts[key] = text
+
+    def text(self, key: str) -> str:
+        return self._texts.get(key, "")
+
+
+@dataclass(frozen=True)
+class Who:
+    """What stays the same for a session (a pid with its backend start)."""
+
+    backend_start: float
+    user: str
+    user_id: int
+    database: str
+    host: str
+    session_type: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    digest_id: str
+    sql_id: str
+    query: str  # kept only when collector.sql_literals is on
+
+
+class SessionBook:
+    """Sessions and statements already described, so a sample needs one cheap query; a new
+    session or statement costs one more query (session_details.sql) the first time."""
+
+    MAX = 10_000
+
+    def __init__(self, digests: DigestBook, literals: bool) -> None:
+        self.digests = digests
+        self.literals = literals
+        self.who: dict[int, Who] = {}
+        self.statements: dict[tuple[int, float], Statement] = {}
+
+    def missing(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Pids of hot rows whose session or statement is not described yet."""
+        return [row[0] for row in rows if not self._described(*row[:6])]
+
+    def _described(
+        self, pid: int, backend_start: float, _t: Any, _e: Any, query_id: int | None, start: float
+    ) -> bool:
+        who = self.who.get(pid)
+        if who is None or who.backend_start != backend_start:
+            return False
+        if self.literals or not query_id:
+            return (pid, start) in self.statements
+        return self.digests.known(query_id)
+
+    def learn(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if len(self.who) > self.MAX or len(self.statements) > self.MAX:
+            self.who.clear()
+            self.statements.clear()
+        for pid, backend_start, user, user_id, database, host, kind, query_id, start, text in rows:
+            self.who[pid] = Who(backend_start, user, user_id, database, host, kind)
+            query = text or ""
+            digest_id = self.digests.digest_id(query_id, query)
+            sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
+            self.statements[(pid, start)] = Statement(
+                digest_id, sql_id, query if self.literals else ""
+            )
+
+    def session(self, row: tuple[Any, ...]) -> ActiveSession:
+        pid, backend_start, wait_type, wait_event, query_id, query_start, application = row[:7]
+        who = self.who.get(pid)
+        if who is None or who.backend_start != backend_start:  # gone before it was described
+            who = Who(backend_start, "", 0, "", "", "")
+        statement = self.statements.get((pid, query_start))
+        if statement is None or (query_id and not self.literals):
+            digest_id = self.digests.digest_id(query_id, "") if query_id else ""
+            statement = Statement(digest_id, digest_id, "") if digest_id else statement
+        statement = statement or Statement("", "", "")
+        return ActiveSession(
+            pid=pid,
+            user=who.user,
+            database=who.database,
+            application=application,
+            host=who.host,
+            session_type=who.session_type,
+            wait_event_type=wait_type or CPU,
+            wait_event=wait_event or CPU,
+            query_id=query_id,
+            query=statement.query,
+            user_id=who.user_id,
+            digest_id=statement.digest_id,
+            sql_id=statement.sql_id,
+            query_start=query_start or 0.0,
+        )
+
+
+def attribute(
+    sample: Sample,
+    delta: ProfileDelta,
+    cache: dict[tuple[int, float, str, str], tuple[ActiveSession, ...]] | None = None,
+) -> Sample:
+    """The sample with each session split across the waits the profile saw (see waits.py).
+
+    `cache` carries the splits across the samples of one profile window (they are the same)."""
+    cache = {} if cache is None else cache
+    sessions: list[ActiveSession] = []
+    for session in sample.sessions:
+        key = (session.pid, session.query_start, session.wait_event_type, session.wait_event)
+        split = cache.get(key)
+        if split is None or split[0] != session:
+            shares = split_waits(delta, session.pid, session.query_start)
+            split = (session,) + (
+                tuple(
+                    replace(session, wait_event_type=t, wait_event=e, share=session.share * f)
+                    for t, e, f in shares
+                )
+                if shares is not None
+                else (session,)
+            )
+            cache[key] = split
+        sessions.extend(split[1:])
+    return replace(sample, sessions=tuple(sessions))
 
 
 class LoadAccumulator:
-    """Active-session-seconds per (wait event type, wait event), since the collector started."""
+    """Active-session-seconds since the collector started: per wait event, and per digest,
+    user, database, application, host and session type with a cap on distinct values."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_digests: int = 50, max_values: int = 20) -> None:
         self._lock = threading.Lock()
         self.by_wait: dict[tuple[str, str], float] = {}
         self.samples = 0
         self.sampled_seconds = 0.0
+        self.by_sql = CappedCounters(max_digests)
+        self.by_dimension = {
+            "user": CappedCounters(max_values),
+            "database": CappedCounters(max_values),
+            "application": CappedCounters(max_values),
+            "host": CappedCounters(max_values),
+            "session_type": CappedCounters(max_values),
+        }
 
     def add(self, sample: Sample) -> None:
+        now = time.monotonic()
         with self._lock:
             self.samples += 1
             self.sampled_seconds += sample.weight
             for session in sample.sessions:
                 key = (session.wait_event_type, session.wait_event)
-                self.by_wait[key] = self.by_wait.get(key, 0.0) + sample.weight
+                self.by_wait[key] = self.by_wait.get(key, 0.0) + sample.weight * session.share
+        if not sample.sessions:
+            return
+        by_sql: dict[str, float] = {}
+        by_dimension: dict[str, dict[str, float]] = {name: {} for name in self.by_dimension}
+        for session in sample.sessions:
+            value = sample.weight * session.share
+            by_sql[session.digest_id] = by_sql.get(session.digest_id, 0.0) + value
+            for name, sums in by_dimension.items():
+                key = getattr(session, name)
+                sums[key] = sums.get(key, 0.0) + value
+        self.by_sql.add_many(by_sql, now)
+        for name, counters in self.by_dimension.items():
+            counters.add_many(by_dimension[name], now)
 
     def snapshot(self) -> tuple[dict[tuple[str, str], float], int, float]:
         with self._lock:
@@ -91,26 +273,46 @@ class LoadAccumulator:
 
 
 class SessionSampler:
-    """One thread per instance; hands every sample to its consumers."""
+    """One thread per instance; hands every sample (and stats read) to its consumers."""
 
     def __init__(
         self,
         target: Target,
         settings: CollectorSettings,
-        consumers: list[Callable[[Sample], None]],
+        consumers: Sequence[Callable[[Sample], None]],
+        stats_consumers: Sequence[Callable[[StatsSnapshot], None]] = (),
     ) -> None:
         self.target = target
         self.settings = settings
-        self.consumers = consumers
-        self.load = LoadAccumulator()
+        self.consumers = list(consumers)
+        self.stats_consumers = list(stats_consumers)
+        self.load = LoadAccumulator(settings.max_digests, settings.max_dimension_values)
+        self.digests = DigestBook()
+        self.stats = StatsReader(target)
         self.errors_total = 0
         self.last_duration = 0.0
+        self.wait_sampling_schema: str | None = None  # set while pg_wait_sampling is in use
+        self.wait_sampling_installed = False
+        self.statements_schema: str | None = None
+        self.connected_version = 0  # server_version_num once connected
+        self._version = 0
         self._conn: psycopg.Connection[Any] | None = None
+        self._pending: list[Sample] = []
+        self._profile: ProfileRead | None = None  # pg_wait_sampling's profile, last read
+        self._profile_text = ""
+        self._profile_read_at = 0.0
+        self._next_stats = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"sample-{target.db_instance}", daemon=True
         )
-        self._sql = query_for("active_sessions", 150000) or ""
+        self.sessions = SessionBook(self.digests, settings.sql_literals)
+        # The hot query has no parameters: our own application names are fixed literals.
+        self._hot = sql.SQL(query_for("active_sessions", 150000) or "").format(
+            own_applications=sql.Literal(list(OWN_APPLICATIONS))
+        )
+        self._hot_text = ""
+        self._details_sql = query_for("session_details", 150000) or ""
 
     def start(self) -> None:
         self._thread.start()
@@ -127,21 +329,19 @@ class SessionSampler:
         next_at = time.monotonic()
         while not self._stop.is_set():
             started = time.monotonic()
-            sessions = self.take()
-            if sessions is not None:
-                elapsed = interval if previous is None else started - previous
-                # A stall (a hung instance, a paused process) must not count as load.
-                weight = min(elapsed, 2 * interval)
-                sample = Sample(self.target, time.time(), weight, sessions)
-                self.load.add(sample)
-                for consume in self.consumers:
-                    try:
-                        consume(sample)
-                    except Exception:
-                        log.exception("sample consumer failed")
-                previous = started
-            else:
-                previous = None
+            try:
+                sample = self.take(interval if previous is None else started - previous)
+            except Exception:
+                log.exception("sampling %s failed unexpectedly", self.target.db_instance)
+                self.errors_total += 1
+                self._close()
+                sample = None
+            previous = started if sample is not None else None
+            if sample is not None:
+                self._handle(sample)
+            if self._conn is not None and started >= self._next_stats:
+                self._next_stats = started + self.settings.stats_interval_s
+                self._read_stats()
             next_at += interval
             now = time.monotonic()
             if next_at < now:  # fell behind: skip ahead rather than burst
@@ -149,17 +349,19 @@ class SessionSampler:
             self._stop.wait(next_at - now)
         self._close()
 
-    def take(self) -> tuple[ActiveSession, ...] | None:
+    def take(self, elapsed: float) -> Sample | None:
+        """One sample; `elapsed` is the time since the previous one (its weight)."""
         started = time.perf_counter()
         try:
-            if self._conn is None or self._conn.closed:
-                self._conn = connect(
-                    self.target.dsn,
-                    connect_timeout=self.settings.connect_timeout_s,
-                    statement_timeout_ms=self.settings.statement_timeout_ms,
-                    application="borealis-collector",
-                )
-            rows = fetch_all(self._conn, self._sql, {"own_applications": list(OWN_APPLICATIONS)})
+            conn = self._connection()
+            with conn.cursor() as cur:
+                cur.execute(self._hot_text, prepare=True)
+                rows = cur.fetchall()
+                active = [row for row in rows if row[0] is not None]
+                missing = self.sessions.missing(active)
+                if missing:
+                    cur.execute(self._details_sql, {"pids": missing}, prepare=True)
+                    self.sessions.learn(cur.fetchall())
         except (SourceError, psycopg.Error) as exc:
             self.errors_total += 1
             log.debug("sampling %s failed: %s", self.target.db_instance, first_line(exc))
@@ -167,10 +369,123 @@ class SessionSampler:
             return None
         finally:
             self.last_duration = time.perf_counter() - started
-        return tuple(session_from_row(row) for row in rows)
+        server_time = float(rows[0][7]) if rows else 0.0
+        sessions = tuple(self.sessions.session(row) for row in active)
+        # A stall (a hung instance, a paused process) must not count as load.
+        weight = min(elapsed, 2 * self.settings.sample_interval_s)
+        return Sample(self.target, time.time(), weight, sessions, server_time)
+
+    def _handle(self, sample: Sample) -> None:
+        if self.wait_sampling_schema is None:
+            self._emit(sample)
+            return
+        self._pending.append(sample)
+        now = time.monotonic()
+        if now - self._profile_read_at >= PROFILE_EVERY_S - self.settings.sample_interval_s / 2:
+            self._profile_read_at = now
+            self._attribute_pending()
+
+    def _attribute_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        previous = self._profile
+        try:
+            self._profile = self._read_profile()
+        except psycopg.Error as exc:
+            log.warning(
+                "%s: pg_wait_sampling's profile is unreadable, using pg_stat_activity only: %s",
+                self.target.db_instance,
+                first_line(exc),
+            )
+            self.wait_sampling_schema = None
+            self._profile = None
+        delta = (
+            ProfileDelta.between(previous, self._profile)
+            if previous is not None and self._profile is not None
+            else None
+        )
+        cache: dict[tuple[int, float, str, str], tuple[ActiveSession, ...]] = {}
+        for taken in pending:
+            if delta is not None and taken.sessions:
+                taken = attribute(taken, delta, cache)  # noqa: PLW2901 - the attributed sample
+            self._emit(taken)
+
+    def _read_profile(self) -> ProfileRead:
+        if self._conn is None or self.wait_sampling_schema is None:
+            raise psycopg.OperationalError("not connected")
+        if not self._profile_text:
+            query = composed("wait_profile", self._version, self.wait_sampling_schema)
+            self._profile_text = query.as_string(self._conn)
+        with self._conn.cursor() as cur:
+            cur.execute(self._profile_text, prepare=True)
+            return ProfileRead.from_rows(cur.fetchall())
+
+    def _emit(self, sample: Sample) -> None:
+        self.load.add(sample)
+        for consume in self.consumers:
+            try:
+                consume(sample)
+            except Exception:
+                log.exception("sample consumer failed")
+
+    def _read_stats(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            snapshot = self.stats.read(self._conn, self._version, self.statements_schema)
+        except psycopg.Error as exc:
+            self.errors_total += 1
+            log.debug("stats of %s failed: %s", self.target.db_instance, first_line(exc))
+            return
+        self.digests.learn(snapshot.digest_texts)
+        for consume in self.stats_consumers:
+            try:
+                consume(snapshot)
+            except Exception:
+                log.exception("stats consumer failed")
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        conn = connect(
+            self.target.dsn,
+            connect_timeout=self.settings.connect_timeout_s,
+            statement_timeout_ms=self.settings.statement_timeout_ms,
+            application="borealis-collector",
+        )
+        self._version = conn.info.server_version
+        self._hot_text = self._hot.as_string(conn)
+        with conn.cursor() as cur:
+            cur.execute(query_for("pi_extensions", self._version) or "")
+            schemas = {name: schema for name, schema in cur.fetchall()}
+        self.statements_schema = schemas.get("pg_stat_statements")
+        self.wait_sampling_installed = "pg_wait_sampling" in schemas
+        self.connected_version = self._version
+        self.wait_sampling_schema = None
+        self._pending = []
+        self._profile = None
+        self._profile_text = ""
+        self._conn = conn
+        if self.settings.wait_sampling and "pg_wait_sampling" in schemas:
+            self.wait_sampling_schema = schemas["pg_wait_sampling"]
+            try:
+                self._profile = self._read_profile()  # the baseline of the first delta
+            except psycopg.Error as exc:
+                log.warning(
+                    "%s: pg_wait_sampling is installed but unreadable (%s); using "
+                    "pg_stat_activity only",
+                    self.target.db_instance,
+                    first_line(exc),
+                )
+                self.wait_sampling_schema = None
+        self.stats.reset()
+        self._next_stats = time.monotonic() + min(1.0, self.settings.stats_interval_s)
+        return conn
 
     def _close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
             self._conn = None
+        pending, self._pending = self._pending, []
+        for sample in pending:  # taken before the connection went: they still count
+            self._emit(sample)

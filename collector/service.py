@@ -14,6 +14,7 @@ from cluster.events import EventStore
 from collector.detectors import Detectors, detectors_wanted
 from collector.http import CollectorHttp
 from collector.logs.pipeline import LogPipeline
+from collector.pi_service import PerformanceInsights
 from collector.poller import InstancePoller
 from collector.registry import build_registry
 from collector.sampler import SessionSampler
@@ -56,6 +57,7 @@ class Collector:
     http: CollectorHttp | None = None
     logs: LogPipeline | None = None
     detectors: Detectors | None = None
+    pi: PerformanceInsights | None = None
 
     def start(self) -> None:
         cfg = self.settings.collector
@@ -64,6 +66,7 @@ class Collector:
         observers = [self.detectors.observe] if self.detectors else []
         self.pollers = [InstancePoller(t, self.sources, cfg, observers) for t in self.targets]
         self.samplers = [SessionSampler(t, cfg, consumers=[]) for t in self.targets]
+        self.pi = PerformanceInsights(self.settings, self.samplers)
         registry = build_registry(self.sources, self.pollers, self.samplers)
         positions = StatePaths(self.settings.state_dir).log_positions
         self.logs = LogPipeline(cfg.logs, self.targets, self.events, positions)
@@ -77,6 +80,7 @@ class Collector:
         )
         for poller in self.pollers:
             poller.start()
+        self.pi.start()
         for sampler in self.samplers:
             sampler.start()
         self.http.start()
@@ -98,6 +102,8 @@ class Collector:
             worker.join(2.0)
         if self.logs is not None:
             self.logs.stop()
+        if self.pi is not None:
+            self.pi.stop()
 
 
 def run(settings: Settings, stop: threading.Event) -> None:

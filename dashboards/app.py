@@ -9,9 +9,9 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboards import ids
 from dashboards.context import UiContext
-from dashboards.pages import events, io, overview, replication
+from dashboards.pages import events, io, overview, performance_insights, replication
 
-PAGES: tuple[ModuleType, ...] = (overview, replication, io, events)
+PAGES: tuple[ModuleType, ...] = (overview, replication, io, performance_insights, events)
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 0; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from borealis.settings import Settings
-from dashboards.data import CollectorClient, PrometheusClient
+from dashboards.data import CollectorClient, PiClient, PrometheusClient
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,7 @@ class UiContext:
     collector: CollectorClient
     refresh_ms: int
     window_s: float = 900.0
+    pi: PiClient | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UiContext:
@@ -22,6 +23,7 @@ class UiContext:
             prometheus=PrometheusClient(f"http://{host}:{settings.ports.port('prometheus')}"),
             collector=CollectorClient(f"http://{host}:{settings.ports.port('collector')}"),
             refresh_ms=settings.ui.refresh_ms,
+            pi=PiClient(f"http://{host}:{settings.ports.port('pi')}"),
         )
 
     @property

@@ -75,3 +75,107 @@ class CollectorClient:
 
     def targets(self) -> list[dict[str, Any]]:
         return list(_get_json(f"{self.base_url}/api/targets").get("targets", []))
+
+
+PI_TARGET = "PerformanceInsightsv20180227."
+
+
+class PiClient:
+    """The collector's Performance Insights API, spoken as boto3 speaks it (JSON 1.1)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def call(self, operation: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - our own URL
+            self.base_url + "/",
+            data=json.dumps(body).encode(),
+            headers={
+                "X-Amz-Target": PI_TARGET + operation,
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.load(exc).get("message", str(exc))
+            except ValueError:
+                message = str(exc)
+            raise DataUnavailable(f"PI {operation}: {message}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise DataUnavailable(f"PI {operation}: {exc}") from None
+
+    def load_by(
+        self, identifier: str, group: str, dimension: str, seconds: float, limit: int = 10
+    ) -> list[Series]:
+        """DB load (AAS) over the last `seconds`, one series per top value of `group`."""
+        answer = self.call(
+            "GetResourceMetrics",
+            {
+                **_last(identifier, seconds),
+                "PeriodInSeconds": 1 if seconds <= 1800 else 60,
+                "MetricQueries": [
+                    {"Metric": "db.load.avg", "GroupBy": {"Group": group, "Limit": limit}}
+                ],
+            },
+        )
+        out = []
+        for key in answer["MetricList"][1:]:  # the first key is the total
+            points = key["DataPoints"]
+            name = key["Key"].get("Dimensions", {}).get(dimension, "")
+            out.append(
+                Series(
+                    {"name": name},
+                    tuple(float(p["Timestamp"]) for p in points),
+                    tuple(float(p["Value"]) for p in points),
+                )
+            )
+        return out
+
+    def max_vcpu(self, identifier: str, seconds: float) -> float | None:
+        answer = self.call(
+            "GetResourceMetrics",
+            {
+                **_last(identifier, seconds),
+                "PeriodInSeconds": 60 if seconds <= 86400 else 3600,
+                "MetricQueries": [{"Metric": "os.general.numVCPUs.max"}],
+            },
+        )
+        points = answer["MetricList"][0]["DataPoints"]
+        return float(points[-1]["Value"]) if points else None
+
+    def top_sql(self, identifier: str, seconds: float, limit: int = 25) -> list[dict[str, Any]]:
+        answer = self.call(
+            "DescribeDimensionKeys",
+            {
+                **_last(identifier, seconds),
+                "Metric": "db.load.avg",
+                "GroupBy": {"Group": "db.sql_tokenized", "Limit": limit},
+                "AdditionalMetrics": [f"{TOP_SQL_STATS}{name}.avg" for name in TOP_SQL_COLUMNS],
+            },
+        )
+        return list(answer["Keys"])
+
+
+def _last(identifier: str, seconds: float) -> dict[str, Any]:
+    """The common part of a PI request over the last `seconds`."""
+    end = time.time()
+    return {
+        "ServiceType": "RDS",
+        "Identifier": identifier,
+        "StartTime": end - seconds,
+        "EndTime": end,
+    }
+
+
+TOP_SQL_STATS = "db.sql_tokenized.stats."
+TOP_SQL_COLUMNS = (
+    "calls_per_sec",
+    "avg_latency_per_call",
+    "rows_per_call",
+    "shared_blks_hit_per_call",
+    "shared_blks_read_per_call",
+)

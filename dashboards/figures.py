@@ -104,3 +104,50 @@ def event_rows(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def db_load_figure(series: Sequence[Series], max_vcpu: float | None, *, title: str) -> go.Figure:
+    """DB load stacked by a dimension, with the Max vCPU line (the host's CPUs)."""
+    named = [
+        Series({"name": _short(s.labels.get("name", "")) or "(none)"}, s.times, s.values)
+        for s in series
+    ]
+    fig = time_series_figure(
+        named, title=title, unit="average active sessions", legend="{name}", stacked=True
+    )
+    fig.update_layout(showlegend=True)  # even for one slice: its name is the point
+    if max_vcpu:
+        fig.add_hline(
+            y=max_vcpu,
+            line_dash="dash",
+            line_color="#d62728",
+            annotation_text=f"Max vCPU {max_vcpu:g}",
+            annotation_position="top left",
+        )
+    return fig
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def top_sql_rows(keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per digest, heaviest first: load (AAS) and its pg_stat_statements figures."""
+    stats = "db.sql_tokenized.stats."
+
+    def stat(key: dict[str, Any], name: str) -> str:
+        value = key.get("AdditionalMetrics", {}).get(f"{stats}{name}.avg")
+        return "-" if value is None else f"{value:.2f}"
+
+    return [
+        {
+            "Statement": key["Dimensions"].get("db.sql_tokenized.statement", ""),
+            "Load (AAS)": f"{key.get('Total', 0.0):.2f}",
+            "Calls/s": stat(key, "calls_per_sec"),
+            "ms/call": stat(key, "avg_latency_per_call"),
+            "Rows/call": stat(key, "rows_per_call"),
+            "Blocks hit/call": stat(key, "shared_blks_hit_per_call"),
+            "Blocks read/call": stat(key, "shared_blks_read_per_call"),
+        }
+        for key in keys
+    ]

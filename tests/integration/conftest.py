@@ -43,35 +43,48 @@ class Postgres:
         pgctl.signal_tree(self.popen.pid, sig)
 
 
-@pytest.fixture(scope="session")
-def postgres(shared_tmp: Path) -> Iterator[Postgres]:
-    if not (PG_BIN / "postgres").exists():
-        pytest.fail("PostgreSQL 15 is not installed: run `make install`")
+def start_server(
+    root: Path, port: int, super_password: str, max_connections: int = 60
+) -> tuple[Path, subprocess.Popen[bytes], list[str]]:
+    """A fresh PostgreSQL 15 under `root` (reachable by the postgres OS user), with every
+    preload extension there is: (data dir, postmaster, preloaded libraries)."""
     user = pgctl.OsUser.lookup("postgres")
     tools = pgctl.PgTools(PG_BIN, user)
-    root = shared_tmp / "integration"
     root.mkdir()
     user.chown(root)
     data = root / "data"
     data.mkdir(mode=0o700)
     user.chown(data)
     pwfile = root / "pw"
-    pwfile.write_text(SUPER_PASSWORD + "\n")
+    pwfile.write_text(super_password + "\n")
     user.chown(pwfile)
     tools.initdb(data, pwfile)
-    preload = ",".join(available_preload_libraries(PG_BIN))
+    preload = available_preload_libraries(PG_BIN)
     with open(data / "postgresql.conf", "a") as conf:
         conf.write(
             f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
-            f"shared_preload_libraries = '{preload}'\ncompute_query_id = on\n"
-            "shared_buffers = 32MB\nmax_connections = 60\ntrack_io_timing = on\n"
+            f"shared_preload_libraries = '{','.join(preload)}'\ncompute_query_id = on\n"
+            f"shared_buffers = 32MB\nmax_connections = {max_connections}\n"
+            "track_io_timing = on\n"
         )
-    popen = tools.start_postmaster(data, {"port": str(PORT)}, root / "postgres.log")
+    popen = tools.start_postmaster(data, {"port": str(port)}, root / "postgres.log")
     deadline = time.monotonic() + 30
     while pgctl.postmaster_status(data) != "ready":
         if time.monotonic() > deadline or popen.poll() is not None:
-            pytest.fail(f"PostgreSQL did not start: {(root / 'postgres.log').read_text()[-2000:]}")
+            log = (root / "postgres.log").read_text()[-2000:]
+            raise RuntimeError(f"PostgreSQL did not start: {log}")
         time.sleep(0.05)
+    return data, popen, preload
+
+
+@pytest.fixture(scope="session")
+def postgres(shared_tmp: Path) -> Iterator[Postgres]:
+    if not (PG_BIN / "postgres").exists():
+        pytest.fail("PostgreSQL 15 is not installed: run `make install`")
+    try:
+        data, popen, preload = start_server(shared_tmp / "integration", PORT, SUPER_PASSWORD)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     server = Postgres(data, PORT, popen)
     with server.connect() as conn:
         conn.execute(f"create role monitor login password '{MONITOR_PASSWORD}'")

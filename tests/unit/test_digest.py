@@ -40,3 +40,18 @@ def test_digest_id_prefers_the_server_query_id() -> None:
     assert synthetic.id.startswith("pi-")
     assert synthetic.id == digest("select 1 from t where a = 99").id
     assert synthetic.id != digest("select 2 from u where b = 5").id
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # pg_stat_activity cuts long statements (track_activity_query_size), maybe in a literal.
+        ("select * from t where a = 'secret-tail", "select * from t where a = ?"),
+        ("select 'a' || 'secret", "select ? || ?"),
+        ("select $tag$ secret", "select ?"),
+        ("select $$ secret", "select ?"),
+    ],
+)
+def test_a_text_cut_inside_a_literal_leaks_nothing(sql: str, expected: str) -> None:
+    assert normalize(sql) == expected
+    assert "secret" not in normalize(sql)
