@@ -24,6 +24,10 @@ class StatePaths:
         return self.root / "events.db"
 
     @property
+    def trail_db(self) -> Path:
+        return self.root / "trail.db"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -79,6 +79,26 @@ class ManagerSettings:
 
 
 @dataclass(frozen=True)
+class EndpointSettings:
+    """The cluster and reader endpoints (TCP proxies in the supervisor)."""
+
+    hold_s: float = 5.0  # a new connection waits this long for a writer during a failover
+    connect_timeout_s: float = 2.0
+
+
+WORKLOAD_SCENARIOS = ("oltp", "cpu", "row-lock", "io", "sleep", "commit-heavy")
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """The light workload `borealis up` runs (turn it off with --no-workload)."""
+
+    scenario: str = "oltp"
+    rate_tps: float = 5.0
+    clients: int = 2
+
+
+@dataclass(frozen=True)
 class CollectorSettings:
     poll_interval_s: float = 1.0
     sample_interval_s: float = 1.0
@@ -116,6 +136,8 @@ class Settings:
     ports: Ports = field(default_factory=Ports)
     instance: InstanceTuning = field(default_factory=InstanceTuning)
     manager: ManagerSettings = field(default_factory=ManagerSettings)
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)
+    light_workload: WorkloadSettings = field(default_factory=WorkloadSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     ui: UiSettings = field(default_factory=UiSettings)
@@ -136,6 +158,18 @@ class Settings:
             )
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
+        load = self.light_workload
+        if load.scenario not in WORKLOAD_SCENARIOS:
+            raise ConfigError(
+                f"light_workload.scenario {load.scenario!r} is not one of "
+                f"{', '.join(WORKLOAD_SCENARIOS)}"
+            )
+        if load.rate_tps < 0 or not 1 <= load.clients <= 50:
+            raise ConfigError(
+                "light_workload.rate_tps must be 0 or more and light_workload.clients 1..50"
+            )
+        if self.endpoints.hold_s < 0:
+            raise ConfigError("endpoints.hold_s must be 0 or more")
         return self
 
 
