@@ -6,6 +6,7 @@ choosing *what* to do is the manager's job (`cluster.decide`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -306,11 +307,16 @@ class ClusterController:
         self._reap(instance_id)
 
     def kill_instance(self, instance_id: str) -> None:
-        """SIGKILL the postmaster and every backend: a crash, or fencing a hung writer."""
+        """SIGKILL the postmaster and every backend: a crash, or fencing a writer. Backends
+        a killed postmaster left behind are found by their working directory (the data
+        directory) and killed too, so none can still acknowledge a commit."""
         pid = self.instance_pid(instance_id)
         if pid:
             pgctl.signal_tree(pid, signal.SIGKILL)
             pgctl.wait_gone(pid, 5.0)
+        for orphan in pgctl.processes_in(self.paths.data_dir(instance_id)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(orphan, signal.SIGKILL)
         self._reap(instance_id)
 
     def signal_instance(self, instance_id: str, sig: signal.Signals) -> None:
