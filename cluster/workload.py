@@ -185,12 +185,13 @@ class Scenario:
     clients: int
     step: Callable[[Session], None]
     setup: Callable[[psycopg.Connection[Any]], None] | None = None
+    reader_check: str | None = None  # a statement that works once readers replayed the setup
 
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("oltp", "CPU, IPC:SyncRep, LWLock", 50, 4, _oltp, _setup_oltp),
+        Scenario("oltp", "CPU, IPC:SyncRep, LWLock", 50, 4, _oltp, _setup_oltp, "oltp_read"),
         Scenario("cpu", "CPU", 6, 2, _cpu),
         Scenario("row-lock", "Lock:transactionid", 40, 6, _row_lock, _setup_row_lock),
         Scenario("io", "IO:DataFileRead, CPU", 200, 4, _io, _setup_io),
@@ -238,20 +239,29 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
-def prepare(scenario: Scenario, writer_dsn: str, stop: threading.Event) -> None:
-    """Create the scenario's tables (idempotent; retried while the writer is away)."""
+def prepare(scenario: Scenario, writer_dsn: str, reader_dsn: str, stop: threading.Event) -> None:
+    """Create the scenario's tables (idempotent; retried while the writer is away) and, for
+    a scenario that reads on the readers, wait until they have replayed them."""
     if scenario.setup is None:
         return
     while not stop.is_set():
         try:
             with _connect(writer_dsn) as conn:
                 scenario.setup(conn)
-            return
+            break
         except psycopg.errors.UniqueViolation:
             continue  # two workloads created the same table at once: try again
         except psycopg.OperationalError as exc:
             log.warning("workload setup waits for the writer: %s", _first_line(exc))
             stop.wait(1.0)
+    deadline = time.monotonic() + 30
+    while scenario.reader_check and not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with _connect(reader_dsn) as conn:
+                conn.execute(_sql(scenario.reader_check), {"a": 1}).fetchone()
+            return
+        except psycopg.Error:
+            stop.wait(0.1)
 
 
 class Workload:
@@ -281,7 +291,7 @@ class Workload:
 
     def run(self, duration: float | None, report: Callable[[str], None] | None = None) -> None:
         """Prepare, run for `duration` seconds (None: until stop is set), then stop."""
-        prepare(self.scenario, self.writer_dsn, self.stop)
+        prepare(self.scenario, self.writer_dsn, self.reader_dsn, self.stop)
         self.stats = WorkloadStats(self.scenario.name)
         for n in range(self.clients):
             thread = threading.Thread(
