@@ -73,6 +73,7 @@ class ManagerSettings:
 
     health_interval_s: float = 0.2
     probe_timeout_s: float = 1.0
+    reader_probe_interval_s: float = 0.8  # the writer is probed every 2 x health_interval_s
     writer_unresponsive_s: float = 3.0
     promote_timeout_s: float = 15.0
     restart_backoff_s: float = 1.0

@@ -33,7 +33,7 @@ class InstanceView:
     observation_age: float | None  # seconds since the last successful probe
     held: bool  # stopped, hung or cut off on purpose (a fault), or busy: not healed
     needs_rewind: bool  # a former writer, or a reader that went past the writer's timeline
-    started_age: float | None  # seconds since we last (re)started it
+    started_age: float | None  # seconds since we (re)started it or last dropped its observation
     stopped: bool = False  # stopped on purpose (stop-instance): waits for start-instance
     busy: bool = False  # a reboot or a heal job is working on it right now
     receiver_down_s: float = 0.0  # a reader: how long its WAL receiver has not been streaming

@@ -175,7 +175,6 @@ class FaultInjector:
         if ctl.instance_alive(spec.id):
             ctl.signal_instance(spec.id, signal.SIGCONT)
         runtime.held = None
-        self.manager.probers[spec.id].forget()
         rejoins = runtime.needs_rewind and ctl.instance_alive(spec.id)
         if rejoins:
             # The writer changed while it was hung: it follows the new one through pg_rewind.

@@ -207,6 +207,7 @@ class ClusterManager:
             self.controller.credentials,
             interval=min(0.5, self.settings.manager.health_interval_s * 2),
             timeout=self.settings.manager.probe_timeout_s,
+            reader_interval=self.settings.manager.reader_probe_interval_s,
         )
         self.probers[spec.id] = prober
         prober.start()
@@ -277,6 +278,13 @@ class ClusterManager:
             self.act(decision)
         self.publish_routes(self.view() if decisions else view)
 
+    @staticmethod
+    def _waiting_age(runtime: InstanceRuntime, prober: Prober | None, now: float) -> float | None:
+        """Seconds since we (re)started it or last dropped its observation: how long it has
+        had to answer a probe."""
+        since = max(runtime.started_at or 0.0, (prober.waiting_since if prober else None) or 0.0)
+        return now - since if since else None
+
     def publish_routes(self, view: ClusterView | None = None) -> None:
         """Tell the endpoints where to send connections, when that changed."""
         topology = self.require_topology()
@@ -312,7 +320,7 @@ class ClusterManager:
                     observation_age=(now - observation.at) if observation else None,
                     held=runtime.held is not None or busy,
                     needs_rewind=runtime.needs_rewind,
-                    started_age=(now - runtime.started_at) if runtime.started_at else None,
+                    started_age=self._waiting_age(runtime, prober, now),
                     stopped=runtime.held is Hold.STOPPED,
                     busy=busy,
                     receiver_down_s=(now - runtime.receiver_down_since)
