@@ -33,18 +33,22 @@ def run(stack: Stack, scenario: str, *extra: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "wait_event"),
+    ("scenario", "wait_event", "pace"),
     [
-        ("cpu", "CPU"),
-        ("row-lock", "transactionid"),
-        ("sleep", "PgSleep"),
-        ("commit-heavy", "SyncRep"),
+        # Unpaced where the default rate keeps fewer than one session busy, so the 1 s
+        # sampler surely sees the scenario within a few seconds.
+        ("cpu", "CPU", ("--rate", "0")),
+        ("row-lock", "transactionid", ()),
+        ("sleep", "PgSleep", ()),
+        ("commit-heavy", "SyncRep", ("--rate", "0", "--clients", "4")),
     ],
 )
-def test_scenario_shows_its_wait_profile(stack: Stack, scenario: str, wait_event: str) -> None:
+def test_scenario_shows_its_wait_profile(
+    stack: Stack, scenario: str, wait_event: str, pace: tuple[str, ...]
+) -> None:
     writer = stack.writer()["id"]
     before = load(stack, writer, wait_event)
-    out = run(stack, scenario)
+    out = run(stack, scenario, *pace)
     assert f"{scenario}: " in out
     wait_for(
         lambda: load(stack, writer, wait_event) > before,
