@@ -53,6 +53,7 @@ from cluster.topology import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STORAGE_SETTLE_S = 5.0  # how long segments may take to re-attach after a failover
 
 
 class Hold(enum.StrEnum):
@@ -91,6 +92,7 @@ class ManagerState:
     quorum_lost: bool = False
     failing_over: bool = False
     failover_retry_at: float = 0.0  # after a failed failover, wait before trying again
+    storage_settle_until: float = 0.0  # the volume is being re-attached to a new writer
 
 
 class PhaseClock:
@@ -439,6 +441,7 @@ class ClusterManager:
         except (ClusterError, PgCommandError) as exc:
             log.error("restarting writer %s failed: %s", spec.id, exc)
             return False
+        self.state.storage_settle_until = time.monotonic() + STORAGE_SETTLE_S
         self._start_segments(topology)
         self._after_start(spec, event)
         return True
@@ -470,35 +473,46 @@ class ClusterManager:
         runtime.started_at = now
 
     def _track_storage(self, view: ClusterView) -> None:
+        """Storage events: a segment lost (0001) or repaired (0002), the write quorum lost
+        (0003) or restored (0004). Right after a failover the volume is being re-attached to
+        the new writer: only segments held by a fault count as lost until it settles."""
         topology = self.require_topology()
         writer_view = view.writer
         if not writer_view.process_alive or writer_view.observation is None:
             return
+        settling = time.monotonic() < self.state.storage_settle_until
         available = sum(1 for s in view.segments if s.streaming)
+        remaining = sum(1 for s in view.segments if s.streaming or (settling and not s.held))
         for seg in view.segments:
             runtime = self.state.segments[seg.id]
-            if seg.streaming and not runtime.was_streaming and runtime.lost_reported:
-                self.events.add(
-                    make_event(
-                        "BOREALIS-EVENT-0002", topology.cluster_id, segment=seg.id, az=seg.az
+            if seg.streaming:
+                if runtime.lost_reported:
+                    self.events.add(
+                        make_event(
+                            "BOREALIS-EVENT-0002", topology.cluster_id, segment=seg.id, az=seg.az
+                        )
                     )
-                )
-                runtime.lost_reported = False
-            if not seg.streaming and runtime.was_streaming and not runtime.lost_reported:
+                    runtime.lost_reported = False
+                runtime.was_streaming = True
+                continue
+            gone = seg.held or (runtime.was_streaming and not settling)
+            if gone and not runtime.lost_reported:
                 self.events.add(
                     make_event(
                         "BOREALIS-EVENT-0001",
                         topology.cluster_id,
                         segment=seg.id,
                         az=seg.az,
-                        available=str(available),
+                        available=str(remaining),
                     )
                 )
                 runtime.lost_reported = True
-            runtime.was_streaming = seg.streaming
-        waiting = writer_view.observation.commits_waiting_on_quorum
+            if not settling:
+                runtime.was_streaming = False
+        if settling:
+            return
         lost = available < WRITE_QUORUM
-        if lost and not self.state.quorum_lost and (waiting > 0 or available < WRITE_QUORUM):
+        if lost and not self.state.quorum_lost:
             self.state.quorum_lost = True
             self.events.add(
                 make_event("BOREALIS-EVENT-0003", topology.cluster_id, available=str(available))
@@ -596,6 +610,7 @@ class ClusterManager:
         self.probers[promoted.id].forget()
         self.publish_routes()
         switch_lsn = self._switch_point(promoted)
+        self.state.storage_settle_until = time.monotonic() + STORAGE_SETTLE_S
         self._attach_storage(new_topology, mark)
         self._repoint_readers(new_topology, switch_lsn, exclude={old.id})
         mark("repoint readers")
