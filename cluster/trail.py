@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import pwd
-import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from cluster.sqlitefile import session
 
 RDS_SOURCE = "rds.amazonaws.com"
 FIS_SOURCE = "fis.amazonaws.com"  # AWS Fault Injection Service: faults are its experiments
@@ -112,21 +111,11 @@ class TrailStore:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        with session(self.path) as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            db.execute("pragma journal_mode=wal")
-            yield db
-            db.commit()
-        finally:
-            db.close()
-
     def add(self, record: TrailRecord) -> None:
-        with self._lock, self._connect() as db:
+        with self._lock, session(self.path) as db:
             db.execute(
                 "insert into trail(event_time, event_id, event_name, record) values (?, ?, ?, ?)",
                 (
@@ -139,7 +128,7 @@ class TrailStore:
 
     def records(self, since: datetime | None = None) -> list[dict[str, Any]]:
         low = (since or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
-        with self._connect() as db:
+        with session(self.path) as db:
             rows = db.execute(
                 "select record from trail where event_time >= ? order by event_time, seq",
                 (low.isoformat(timespec="microseconds"),),
