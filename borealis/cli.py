@@ -192,9 +192,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"cluster {status['cluster_id']}  writer {status.get('writer', '-')}")
     for inst in status["instances"]:
+        notes = [f"fault: {inst['fault']}"] if inst.get("fault") else []
+        if inst.get("replay_paused"):
+            notes.append("replay paused")
+        if inst.get("replica_delay_ms"):
+            notes.append(f"replay delayed {inst['replica_delay_ms']} ms")
         print(
             f"  {inst['id']:<28} {inst['role']:<7} {inst['az']:<10} tier {inst['tier']:<3}"
-            f" port {inst['port']:<6} {inst['state']}"
+            f" port {inst['port']:<6} {inst['state']}" + (f" ({', '.join(notes)})" if notes else "")
         )
     segments = ", ".join(f"{s['id']} {s['state']}" for s in status["segments"])
     print(f"  storage: {segments}")
