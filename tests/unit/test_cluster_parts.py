@@ -3,11 +3,15 @@ workload scenarios, the reader resync rule."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import cast
 
 from borealis.settings import WORKLOAD_SCENARIOS
 from cluster.checker import Ack, ClientLog, judge
 from cluster.decide import Action, decide
 from cluster.endpoints import Backend, Endpoint, Routes, routes_from_view
+from cluster.fault_catalog import FAULTS
+from cluster.faults import FaultInjector
+from cluster.manager import ClusterManager
 from cluster.topology import Role
 from cluster.trail import Caller, TrailRecord
 from cluster.workload import SCENARIOS, statements
@@ -98,3 +102,8 @@ def test_reader_not_streaming_for_long_is_resynced() -> None:
     assert [(d.action, d.target) for d in decisions] == [(Action.RESYNC_READER, "r1")]
     # Not while the writer itself is in trouble (that is a failover's business).
     assert decide(view(inst("w", Role.WRITER, age=2.5), lagging)) == []
+
+
+def test_every_fault_the_cli_offers_has_a_handler() -> None:
+    injector = FaultInjector(cast(ClusterManager, None))
+    assert set(injector._handlers) == {f.name for f in FAULTS}
