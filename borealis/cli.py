@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,13 @@ from typing import Any
 from borealis import control
 from borealis.errors import BorealisError
 from borealis.paths import StatePaths
-from borealis.settings import Settings, load_settings, settings_from_json_file
+from borealis.settings import (
+    WORKLOAD_SCENARIOS,
+    Settings,
+    load_settings,
+    settings_from_json_file,
+)
+from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -55,6 +62,34 @@ def build_parser() -> argparse.ArgumentParser:
     failover = sub.add_parser("failover", help="fail over to a reader (FailoverDBCluster)")
     failover.add_argument("--target", help="the reader to promote (default: by tier, then WAL)")
     _add_common(failover)
+
+    reboot = sub.add_parser("reboot", help="restart an instance, no failover (RebootDBInstance)")
+    reboot.add_argument("instance", metavar="ID", help="the instance to reboot")
+    _add_common(reboot)
+
+    fault = sub.add_parser("fault", help="inject a fault for a drill (recorded in the trail)")
+    faults = fault.add_subparsers(dest="fault", required=True, metavar="FAULT")
+    for spec in FAULTS:
+        one = faults.add_parser(spec.name, help=spec.help, description=spec.help)
+        for arg in spec.args:
+            one.add_argument(f"fault_{arg.lower()}", metavar=arg)
+        one.add_argument("--json", action="store_true", help="print the result as JSON")
+        _add_common(one)
+
+    workload = sub.add_parser("workload", help="run client load through the cluster endpoints")
+    workload.add_argument(
+        "--scenario", default="oltp", choices=WORKLOAD_SCENARIOS, help="what to run (default oltp)"
+    )
+    workload.add_argument("--rate", type=float, help="transactions per second, 0 = unpaced")
+    workload.add_argument("--duration", type=float, help="seconds (default: until Ctrl-C)")
+    workload.add_argument("--clients", type=int, help="concurrent clients")
+    workload.add_argument("--quiet", action="store_true", help="print only the final summary")
+    _add_common(workload)
+
+    trail = sub.add_parser("trail", help="control-plane trail (CloudTrail-like), oldest first")
+    trail.add_argument("--json", action="store_true", help="print CloudTrail-style records")
+    trail.add_argument("--minutes", type=float, default=1440, help="how far back (default 1440)")
+    _add_common(trail)
 
     events = sub.add_parser("events", help="RDS-style events, oldest first")
     events.add_argument("--json", action="store_true", help="print DescribeEvents-style JSON")
@@ -115,15 +150,31 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_urls(status: dict[str, Any]) -> None:
     for name, url in sorted(status.get("services", {}).items()):
-        print(f"  {name:<12} {url}")
-    for name, dsn in sorted(status.get("endpoints", {}).items()):
-        print(f"  {name + ' endpoint':<12} {dsn}")
+        print(f"  {name:<16} {url}")
+    for name, dsn in sorted(status.get("endpoints", {}).items(), reverse=True):
+        print(f"  {name + ' endpoint':<16} {dsn}")
 
 
 def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
     from borealis import teardown
 
-    stopped = teardown.down(StatePaths(settings.state_dir))
+    paths = StatePaths(settings.state_dir)
+    running = teardown.supervisor_running(paths)
+    stopped = teardown.down(paths)
+    if not running and paths.topology.exists():
+        # The supervisor records a `down` it receives; with none running, record it here.
+        from cluster.trail import Caller, TrailRecord, TrailStore
+
+        TrailStore(paths.trail_db).add(
+            TrailRecord(
+                event_name="StopDBCluster",
+                caller=Caller.from_uid(os.getuid(), os.getpid()),
+                request_parameters={"dBClusterIdentifier": settings.cluster_id},
+                response_elements={"processesStopped": stopped},
+                user_agent=control.USER_AGENT,
+                region=settings.region,
+            )
+        )
     print(f"Borealis stopped ({stopped} processes).")
     return 0
 
@@ -141,13 +192,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"cluster {status['cluster_id']}  writer {status.get('writer', '-')}")
     for inst in status["instances"]:
+        notes = [f"fault: {inst['fault']}"] if inst.get("fault") else []
+        if inst.get("replay_paused"):
+            notes.append("replay paused")
+        if inst.get("replica_delay_ms"):
+            notes.append(f"replay delayed {inst['replica_delay_ms']} ms")
         print(
             f"  {inst['id']:<28} {inst['role']:<7} {inst['az']:<10} tier {inst['tier']:<3}"
-            f" port {inst['port']:<6} {inst['state']}"
+            f" port {inst['port']:<6} {inst['state']}" + (f" ({', '.join(notes)})" if notes else "")
         )
     segments = ", ".join(f"{s['id']} {s['state']}" for s in status["segments"])
     print(f"  storage: {segments}")
     _print_urls(status)
+    creds = status.get("credentials")
+    if creds:
+        print(
+            f"  password of {creds['user']}: key {creds['password_key']!r} in "
+            f"{creds['password_file']}"
+        )
     return 0
 
 
@@ -155,6 +217,84 @@ def cmd_failover(args: argparse.Namespace, settings: Settings) -> int:
     paths = StatePaths(settings.state_dir)
     result = control.request(paths.control_socket, "failover", target=args.target)
     print(f"Failed over from {result['previous_writer']} to {result['writer']}.")
+    return 0
+
+
+def cmd_reboot(args: argparse.Namespace, settings: Settings) -> int:
+    paths = StatePaths(settings.state_dir)
+    result = control.request(paths.control_socket, "reboot", instance=args.instance)
+    print(f"Rebooted {result['instance']} ({result['role']}); no failover.")
+    return 0
+
+
+def cmd_fault(args: argparse.Namespace, settings: Settings) -> int:
+    spec = FAULTS_BY_NAME[args.fault]
+    fault_args = [str(getattr(args, f"fault_{arg.lower()}")) for arg in spec.args]
+    paths = StatePaths(settings.state_dir)
+    result = control.request(paths.control_socket, "fault", fault=spec.name, args=fault_args)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return 0
+    details = ", ".join(f"{k} {v}" for k, v in result.items() if k != "fault" and v is not None)
+    print(f"{spec.name}: done ({details}).")
+    return 0
+
+
+def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
+    from cluster.credentials import Credentials
+    from cluster.workload import SCENARIOS, Workload
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    paths = StatePaths(settings.state_dir)
+    if not paths.secrets.exists():
+        raise BorealisError(f"no cluster in {paths.root}: run `borealis up` first")
+    password = Credentials.load(paths.secrets).app
+    scenario = SCENARIOS[args.scenario]
+
+    def dsn(port_name: str) -> str:
+        from cluster.credentials import APP_DATABASE, APP_USER
+
+        return (
+            f"host={settings.listen_host} port={settings.ports.port(port_name)} "
+            f"user={APP_USER} password={password} dbname={APP_DATABASE}"
+        )
+
+    load = Workload(
+        scenario,
+        dsn("cluster_endpoint"),
+        dsn("reader_endpoint"),
+        rate=scenario.rate if args.rate is None else args.rate,
+        clients=args.clients or scenario.clients,
+    )
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: load.stop.set())
+    if not args.quiet:
+        print(f"workload {scenario.name} ({scenario.waits}); Ctrl-C stops it", flush=True)
+    load.run(args.duration, None if args.quiet else lambda line: print(line, flush=True))
+    print(load.stats.summary(), flush=True)
+    for error, count in load.stats.errors.most_common(5):
+        print(f"  {count} x {error}")
+    return 0
+
+
+def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
+    from cluster.trail import TrailStore
+
+    paths = StatePaths(settings.state_dir)
+    if not paths.trail_db.exists():
+        raise BorealisError(f"no trail in {paths.root}: run `borealis up` first")
+    records = TrailStore(paths.trail_db).recent(args.minutes)
+    if args.json:
+        print(json.dumps({"Records": records}, indent=2))
+        return 0
+    for record in records:
+        outcome = record.get("errorCode") or "ok"
+        params = record.get("requestParameters") or {}
+        shown = " ".join(f"{k}={v}" for k, v in params.items() if v not in (None, []))
+        print(
+            f"{record['eventTime']}  {record['eventName']:<18} "
+            f"{record['userIdentity']['userName']:<10} {outcome:<28} {shown}"
+        )
     return 0
 
 
@@ -205,6 +345,10 @@ COMMANDS: dict[str, Command] = {
     "down": cmd_down,
     "status": cmd_status,
     "failover": cmd_failover,
+    "reboot": cmd_reboot,
+    "fault": cmd_fault,
+    "workload": cmd_workload,
+    "trail": cmd_trail,
     "events": cmd_events,
     "collector": cmd_collector,
     "ui": cmd_ui,

@@ -10,16 +10,19 @@ import logging
 import os
 import socket
 import socketserver
+import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from borealis import __version__
 from borealis.errors import BorealisError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Any]
+USER_AGENT = f"borealis-cli/{__version__}"
 
 
 class SupervisorNotRunning(BorealisError):
@@ -38,6 +41,7 @@ class _RequestHandler(socketserver.StreamRequestHandler):
         line = self.rfile.readline(1 << 20)
         try:
             request = json.loads(line)
+            request["_peer"] = _peer_credentials(self.request)
             op = request.get("op")
             handler = self.server.handlers.get(op)
             if handler is None:
@@ -49,6 +53,13 @@ class _RequestHandler(socketserver.StreamRequestHandler):
             log.exception("control request failed")
             reply = {"ok": False, "error": f"internal error: {exc}"}
         self.wfile.write((json.dumps(reply) + "\n").encode())
+
+
+def _peer_credentials(sock: socket.socket) -> dict[str, int]:
+    """Who is on the other end (SO_PEERCRED): the control-plane trail records it."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return {"pid": pid, "uid": uid, "gid": gid}
 
 
 class ControlServer:
@@ -87,7 +98,8 @@ def request(path: Path, op: str, timeout: float = 300.0, **params: Any) -> Any:
             f"no Borealis stack is running for {path.parent.parent}"
         ) from None
     try:
-        client.sendall((json.dumps({"op": op, **params}) + "\n").encode())
+        message = {"op": op, "user_agent": USER_AGENT, **params}
+        client.sendall((json.dumps(message) + "\n").encode())
         data = b""
         while not data.endswith(b"\n"):
             chunk = client.recv(65536)

@@ -29,6 +29,10 @@ class StatePaths:
         return self.root / "pi.db"
 
     @property
+    def trail_db(self) -> Path:
+        return self.root / "trail.db"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 class ServiceSpec:
     name: str
     argv: list[str]
-    url: str  # base URL users open
-    health_path: str
+    url: str  # base URL users open ("" for a service without one)
+    health_path: str  # "" when only being alive counts
     log_file: Path
     pid_file: Path
     env: dict[str, str] = field(default_factory=dict)
@@ -54,6 +54,8 @@ class Service:
         return self.pid is not None
 
     def healthy(self) -> bool:
+        if not self.spec.health_path:  # no HTTP side (the workload): alive is healthy
+            return self.alive()
         return self.alive() and http_ok(self.spec.url + self.spec.health_path)
 
     def start(self) -> None:

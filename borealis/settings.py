@@ -73,6 +73,7 @@ class ManagerSettings:
 
     health_interval_s: float = 0.2
     probe_timeout_s: float = 1.0
+    reader_probe_interval_s: float = 0.8  # the writer is probed every 2 x health_interval_s
     writer_unresponsive_s: float = 3.0
     promote_timeout_s: float = 15.0
     restart_backoff_s: float = 1.0
@@ -90,6 +91,26 @@ class LogSettings:
     event_window_s: float = 60.0
     otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318/v1/logs; None: no export
     otlp_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """The cluster and reader endpoints (TCP proxies in the supervisor)."""
+
+    hold_s: float = 5.0  # a new connection waits this long for a writer during a failover
+    connect_timeout_s: float = 2.0
+
+
+WORKLOAD_SCENARIOS = ("oltp", "cpu", "row-lock", "io", "sleep", "commit-heavy")
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """The light workload `borealis up` runs (turn it off with --no-workload)."""
+
+    scenario: str = "oltp"
+    rate_tps: float = 5.0
+    clients: int = 2
 
 
 @dataclass(frozen=True)
@@ -144,6 +165,8 @@ class Settings:
     ports: Ports = field(default_factory=Ports)
     instance: InstanceTuning = field(default_factory=InstanceTuning)
     manager: ManagerSettings = field(default_factory=ManagerSettings)
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)
+    light_workload: WorkloadSettings = field(default_factory=WorkloadSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     ui: UiSettings = field(default_factory=UiSettings)
@@ -171,6 +194,18 @@ class Settings:
             raise ConfigError("collector.max_digests and max_dimension_values must be at least 1")
         if self.collector.stats_interval_s < 1:
             raise ConfigError("collector.stats_interval_s must be at least 1")
+        load = self.light_workload
+        if load.scenario not in WORKLOAD_SCENARIOS:
+            raise ConfigError(
+                f"light_workload.scenario {load.scenario!r} is not one of "
+                f"{', '.join(WORKLOAD_SCENARIOS)}"
+            )
+        if load.rate_tps < 0 or not 1 <= load.clients <= 50:
+            raise ConfigError(
+                "light_workload.rate_tps must be 0 or more and light_workload.clients 1..50"
+            )
+        if self.endpoints.hold_s < 0:
+            raise ConfigError("endpoints.hold_s must be 0 or more")
         return self
 
 

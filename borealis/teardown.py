@@ -29,6 +29,11 @@ def down(paths: StatePaths, timeout: float = 120.0) -> int:
     return sweep(paths)
 
 
+def supervisor_running(paths: StatePaths) -> bool:
+    pid = pgctl.read_pid(paths.supervisor_pid)
+    return bool(pid and pgctl.is_alive(pid))
+
+
 def sweep(paths: StatePaths) -> int:
     """Stop any process of this stack still running (after a crash of the supervisor)."""
     stopped = 0

@@ -6,6 +6,7 @@ choosing *what* to do is the manager's job (`cluster.decide`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -264,6 +265,17 @@ class ClusterController:
         )
         self.procs.instances[spec.id] = Process(popen.pid, popen)
         self.wait_ready(spec, timeout)
+        if spec.id != topology.writer_id:
+            self.prepare_slots(spec, topology)
+
+    def prepare_slots(self, spec: InstanceSpec, topology: Topology) -> None:
+        """Give a reader, ahead of time, the slots it needs should it be promoted: the
+        storage volume's and the other members'. They reserve no WAL until used, and save
+        creating them (an fsync each) while a failover is under way."""
+        names = [s.slot for s in topology.segments] + [
+            pgconf.slot_name(i.id) for i in topology.instances if i.id != spec.id
+        ]
+        self.ensure_slots(spec, names, reserve=False)
 
     @staticmethod
     def _pid_file_live(data: Path) -> bool:
@@ -295,11 +307,16 @@ class ClusterController:
         self._reap(instance_id)
 
     def kill_instance(self, instance_id: str) -> None:
-        """SIGKILL the postmaster and every backend: a crash, or fencing a hung writer."""
+        """SIGKILL the postmaster and every backend: a crash, or fencing a writer. Backends
+        a killed postmaster left behind are found by their working directory (the data
+        directory) and killed too, so none can still acknowledge a commit."""
         pid = self.instance_pid(instance_id)
         if pid:
             pgctl.signal_tree(pid, signal.SIGKILL)
             pgctl.wait_gone(pid, 5.0)
+        for orphan in pgctl.processes_in(self.paths.data_dir(instance_id)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(orphan, signal.SIGKILL)
         self._reap(instance_id)
 
     def signal_instance(self, instance_id: str, sig: signal.Signals) -> None:
@@ -320,14 +337,16 @@ class ClusterController:
         with connect(spec.port, self.credentials) as conn:
             conn.execute("select pg_reload_conf()")
 
-    def ensure_slots(self, spec: InstanceSpec, names: list[str]) -> None:
+    def ensure_slots(self, spec: InstanceSpec, names: list[str], *, reserve: bool = True) -> None:
         with connect(spec.port, self.credentials) as conn:
             existing = {
                 row[0] for row in conn.execute("select slot_name from pg_replication_slots")
             }
             for name in names:
                 if name not in existing:
-                    conn.execute("select pg_create_physical_replication_slot(%s, true)", (name,))
+                    conn.execute(
+                        "select pg_create_physical_replication_slot(%s, %s)", (name, reserve)
+                    )
 
     # --- storage segments --------------------------------------------------------------
 
@@ -354,6 +373,13 @@ class ClusterController:
         )
         self.procs.segments[seg.id] = Process(popen.pid, popen)
         self.paths.pid_file(f"segment-{seg.id}").write_text(f"{popen.pid}\n")
+
+    def signal_segment(self, segment_id: str, sig: signal.Signals) -> None:
+        pid = self.segment_pid(segment_id)
+        if pid is not None:
+            os.kill(pid, sig)
+            if sig is signal.SIGKILL:
+                pgctl.wait_gone(pid, 5.0)
 
     def stop_segment(self, segment_id: str) -> None:
         pid = self.segment_pid(segment_id)
@@ -394,15 +420,19 @@ class ClusterController:
         return pgctl.parse_lsn(row[0]) if row and row[0] else None
 
     def promote(self, spec: InstanceSpec, timeout: float) -> None:
+        """Promote and wait for it (polling finely: pg_promote's own wait sleeps 100 ms)."""
         with connect(spec.port, self.credentials, timeout=2) as conn:
-            row = conn.execute("select pg_promote(true, %s)", (max(1, int(timeout)),)).fetchone()
+            row = conn.execute("select pg_promote(false)").fetchone()
             if not row or not row[0]:
-                raise ClusterError(f"{spec.id} did not finish promotion within {timeout:.0f} s")
-            conn.execute("alter system reset restore_command")
-            conn.execute("alter system reset primary_conninfo")
-            conn.execute("alter system reset primary_slot_name")
+                raise ClusterError(f"{spec.id} refused to promote")
+            deadline = time.monotonic() + timeout
+            while conn.execute("select pg_is_in_recovery()").fetchone() == (True,):
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"{spec.id} did not finish promotion within {timeout:.0f} s")
+                time.sleep(0.005)
+            # Drop the standby settings (restore_command, primary_conninfo, slot, apply delay).
+            self.configure_as_writer(spec)
             conn.execute("select pg_reload_conf()")
-        self.configure_as_writer(spec)
 
     def repoint_reader(self, spec: InstanceSpec, topology: Topology) -> None:
         """Stream from the new writer without a restart (PG 13+ reloads primary_conninfo)."""

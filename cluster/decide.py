@@ -18,6 +18,7 @@ class Action(enum.StrEnum):
     RESTART_WRITER = "restart-writer"
     RESTART_READER = "restart-reader"
     REJOIN_READER = "rejoin-reader"
+    RESYNC_READER = "resync-reader"
     RESTART_SEGMENT = "restart-segment"
 
 
@@ -30,9 +31,12 @@ class InstanceView:
     process_alive: bool
     observation: InstanceObservation | None
     observation_age: float | None  # seconds since the last successful probe
-    held: bool  # stopped or hung on purpose (a fault): not healed
+    held: bool  # stopped, hung or cut off on purpose (a fault), or busy: not healed
     needs_rewind: bool  # a former writer, or a reader that went past the writer's timeline
-    started_age: float | None  # seconds since we last (re)started it
+    started_age: float | None  # seconds since we (re)started it or last dropped its observation
+    stopped: bool = False  # stopped on purpose (stop-instance): waits for start-instance
+    busy: bool = False  # a reboot or a heal job is working on it right now
+    receiver_down_s: float = 0.0  # a reader: how long its WAL receiver has not been streaming
 
     @property
     def healthy_reader(self) -> bool:
@@ -64,6 +68,7 @@ class ClusterView:
     segments: tuple[SegmentView, ...]
     unresponsive_after: float
     start_grace: float
+    resync_after: float = 15.0  # a reader not streaming from a healthy writer this long
 
     def instance(self, instance_id: str) -> InstanceView:
         return next(i for i in self.instances if i.id == instance_id)
@@ -103,7 +108,9 @@ def failover_candidates(view: ClusterView, target: str | None = None) -> tuple[s
 
 def _writer_decision(view: ClusterView) -> Decision | None:
     writer = view.writer
-    if writer.held and not writer.process_alive:
+    if writer.busy:
+        return None  # being rebooted: a reboot never fails over
+    if writer.stopped and not writer.process_alive:
         return None  # stopped on purpose: wait for start-instance, as Aurora waits for a start
     cause: str | None = None
     if not writer.process_alive:
@@ -127,11 +134,11 @@ def _writer_decision(view: ClusterView) -> Decision | None:
             f"{cause}; promoting {best.id} (tier {best.tier}, {best.az})",
             candidates,
         )
-    if not writer.process_alive:
+    if not writer.process_alive and not writer.held:
         return Decision(
             Action.RESTART_WRITER, writer.id, f"{cause} and no healthy reader can take over"
         )
-    return None
+    return None  # cut off (a lost AZ) with nobody to take over: wait until it returns
 
 
 def decide(view: ClusterView) -> list[Decision]:
@@ -157,6 +164,31 @@ def decide(view: ClusterView) -> list[Decision]:
         else:
             decisions.append(
                 Decision(Action.RESTART_READER, inst.id, f"reader {inst.id} is down; restarting it")
+            )
+
+    writer = view.writer
+    writer_fine = (
+        writer.process_alive
+        and not writer.busy
+        and writer.observation_age is not None
+        and writer.observation_age < 2.0
+    )
+    for inst in view.instances:
+        if (
+            writer_fine
+            and inst.role is Role.READER
+            and inst.process_alive
+            and not inst.held
+            and inst.receiver_down_s > view.resync_after
+            and (inst.started_age or 0) > view.resync_after
+        ):
+            decisions.append(
+                Decision(
+                    Action.RESYNC_READER,
+                    inst.id,
+                    f"reader {inst.id} has not streamed from the writer for "
+                    f"{inst.receiver_down_s:.0f} s; rejoining it",
+                )
             )
 
     if view.writer.process_alive:

@@ -9,14 +9,13 @@ equivalent (Aurora does not publish per-segment events), so they use Borealis' o
 from __future__ import annotations
 
 import enum
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from cluster.sqlitefile import session
 
 
 class SourceType(enum.StrEnum):
@@ -229,21 +228,11 @@ class EventStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        with self._connect() as db:
+        with session(self.path) as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            db.execute("pragma journal_mode=wal")
-            yield db
-            db.commit()
-        finally:
-            db.close()
-
     def add(self, event: Event) -> None:
-        with self._lock, self._connect() as db:
+        with self._lock, session(self.path) as db:
             db.execute(
                 "insert into events(date, event_id, source_identifier, source_type, categories,"
                 " message) values (?, ?, ?, ?, ?, ?)",
@@ -261,7 +250,7 @@ class EventStore:
         """Events oldest first, optionally within [since, until)."""
         low = (since or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
         high = (until or datetime.now(UTC) + timedelta(days=1)).astimezone(UTC)
-        with self._connect() as db:
+        with session(self.path) as db:
             rows = db.execute(
                 "select date, event_id, source_identifier, source_type, categories, message "
                 "from events where date >= ? and date < ? order by date, seq",

@@ -98,20 +98,31 @@ def probe(conn: psycopg.Connection[Any], instance_id: str) -> InstanceObservatio
 
 
 class Prober:
-    """Probes one instance every `interval` seconds on a persistent connection."""
+    """Probes one instance on a persistent connection: every `interval` seconds while it is
+    the writer (whose loss must be seen fast), every `reader_interval` seconds as a reader."""
 
     def __init__(
-        self, instance_id: str, port: int, credentials: Credentials, interval: float, timeout: float
+        self,
+        instance_id: str,
+        port: int,
+        credentials: Credentials,
+        interval: float,
+        timeout: float,
+        *,
+        reader_interval: float | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.port = port
         self.credentials = credentials
         self.interval = interval
+        self.reader_interval = reader_interval or interval
         self.timeout = timeout
         self.latest: InstanceObservation | None = None
         self.last_error: str | None = None
         self.failures = 0
+        self.waiting_since: float | None = None  # when the last observation was dropped
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
         self._thread = threading.Thread(target=self._run, name=f"probe-{instance_id}", daemon=True)
 
@@ -120,16 +131,22 @@ class Prober:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def forget(self) -> None:
-        """Drop the last observation (after a restart or a role change)."""
+        """Drop the last observation (after a restart or a role change) and probe again now."""
         self.latest = None
+        self.waiting_since = time.monotonic()
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             self._tick()
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+            latest = self.latest
+            interval = self.reader_interval if latest and latest.in_recovery else self.interval
+            self._wake.wait(max(0.0, interval - (time.monotonic() - started)))
+            self._wake.clear()
         self._close()
 
     def _tick(self) -> None:

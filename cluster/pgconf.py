@@ -42,6 +42,9 @@ def shared_conf(
         "max_wal_senders": "32",
         "max_replication_slots": "32",
         "wal_keep_size": f"'{tuning.wal_keep_size}'",
+        # Few recycled WAL files: pg_rewind copies every one past the fork, and 16 instances
+        # share one disk.
+        "min_wal_size": "'32MB'",
         "max_slot_wal_keep_size": f"'{tuning.max_slot_wal_keep_size}'",
         "wal_sender_timeout": "'10s'",
         "wal_receiver_timeout": "'10s'",

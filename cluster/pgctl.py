@@ -298,6 +298,22 @@ def read_pid(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def processes_in(directory: Path) -> list[int]:
+    """Processes whose working directory is `directory`: every PostgreSQL process of a data
+    directory, orphans of a killed postmaster included (needs root to read others' cwd)."""
+    target = str(directory)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/cwd") == target:
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
 def postmaster_pid(data_dir: Path) -> int | None:
     try:
         first = (data_dir / "postmaster.pid").read_text().splitlines()[0]

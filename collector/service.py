@@ -22,6 +22,7 @@ from collector.sources.activity import ActivitySource
 from collector.sources.base import Source
 from collector.sources.database import DatabaseSource
 from collector.sources.instance import InstanceSource
+from collector.sources.quorum import QuorumSource
 from collector.sources.replication import ReplicationSource
 from collector.sources.wal import WalSource
 from collector.targets import Target, targets_from_file, targets_from_state
@@ -31,7 +32,14 @@ log = logging.getLogger(__name__)
 
 def default_sources() -> list[Source]:
     # The instance source runs first: it finds the role and server version the others use.
-    return [InstanceSource(), DatabaseSource(), WalSource(), ActivitySource(), ReplicationSource()]
+    return [
+        InstanceSource(),
+        DatabaseSource(),
+        WalSource(),
+        ActivitySource(),
+        ReplicationSource(),
+        QuorumSource(),
+    ]
 
 
 def load_targets(settings: Settings) -> list[Target]:

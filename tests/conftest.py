@@ -23,11 +23,13 @@ import pytest
 T = TypeVar("T")
 
 # Every port a test uses derives from one base, so two checkouts can run their suites at once
-# (BOREALIS_TEST_PORT_BASE=30000 make test). Blocks of 1000: integration, stack, lifecycle.
+# (BOREALIS_TEST_PORT_BASE=30000 make test). Blocks of 1000: integration, stack, lifecycle,
+# drill (the cluster tier's stack for faults and failovers).
 PORT_BASE = int(os.environ.get("BOREALIS_TEST_PORT_BASE", "26000"))
 INTEGRATION_PORTS = PORT_BASE  # PostgreSQL at +440, collector ports from +500
 STACK_PORTS = PORT_BASE + 1000
 LIFECYCLE_PORTS = PORT_BASE + 2000
+DRILL_PORTS = PORT_BASE + 3000
 
 
 def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.2, what: str = "") -> T:

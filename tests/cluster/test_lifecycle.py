@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import LIFECYCLE_PORTS, borealis, stack_processes, start_stack
+from tests.conftest import LIFECYCLE_PORTS, borealis, stack_processes, start_stack, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -27,14 +28,31 @@ def test_up_down_up_reuses_the_cluster(shared_tmp: Path) -> None:
         offline = stack.status()
         assert all(i["state"] == "stopped" for i in offline["instances"])
 
+        # Without --no-workload this time: the light default workload runs as a service.
         restarted = stack.cli("up", "--detach", timeout=300)
         assert restarted.returncode == 0, restarted.stderr
         second = stack.status()
+        assert second["service_health"]["workload"] is True
+        writer_port = next(i["port"] for i in second["instances"] if i["role"] == "writer")
+        wait_for(
+            lambda: (
+                stack.sql(
+                    writer_port,
+                    "select count(*) from pg_stat_activity where application_name = "
+                    "'borealis-workload' and client_port is not null",
+                )[0][0]
+                > 0
+            ),
+            60,
+            what="the light workload's sessions on the writer",
+        )
         assert [(i["id"], i["resource_id"]) for i in second["instances"]] == [
             (i["id"], i["resource_id"]) for i in first["instances"]
         ]
         assert second["cluster_resource_id"] == first["cluster_resource_id"]
         assert any(e["EventId"] == "RDS-EVENT-0151" for e in stack.events())
+        trail = [r["eventName"] for r in json.loads(stack.cli("trail", "--json").stdout)["Records"]]
+        assert trail == ["CreateDBCluster", "StopDBCluster", "StartDBCluster"]
     finally:
         stack.cli("down", timeout=180)
     assert stack_processes(state) == []

@@ -36,6 +36,8 @@ def inst(  # noqa: PLR0917 - a compact table of test instances
     age: float | None = 0.1,
     held: bool = False,
     az: str = "a",
+    stopped: bool = False,
+    busy: bool = False,
 ) -> InstanceView:
     return InstanceView(
         id=instance_id,
@@ -47,9 +49,11 @@ def inst(  # noqa: PLR0917 - a compact table of test instances
         if age is not None
         else None,
         observation_age=age,
-        held=held,
+        held=held or stopped or busy,
         needs_rewind=False,
         started_age=60.0,
+        stopped=stopped,
+        busy=busy,
     )
 
 
@@ -118,7 +122,23 @@ def test_unresponsive_writer_fails_over_only_after_the_threshold() -> None:
 
 
 def test_writer_stopped_on_purpose_is_left_alone() -> None:
-    assert decide(view(inst("w", Role.WRITER, alive=False, held=True), inst("r1"))) == []
+    assert decide(view(inst("w", Role.WRITER, alive=False, stopped=True), inst("r1"))) == []
+
+
+def test_a_rebooting_writer_is_never_failed_over() -> None:
+    assert decide(view(inst("w", Role.WRITER, age=30.0, busy=True), inst("r1"))) == []
+
+
+def test_writer_cut_off_by_a_lost_az_fails_over_or_waits() -> None:
+    lost = inst("w", Role.WRITER, alive=False, held=True)
+    assert decide(view(lost, inst("r1")))[0].action is Action.FAILOVER
+    # Nobody to take over: it cannot be restarted while its AZ is gone, so nothing is done.
+    assert decide(view(lost, inst("r1", held=True))) == []
+
+
+def test_hung_writer_fails_over_after_the_threshold() -> None:
+    hung = inst("w", Role.WRITER, age=3.5, held=True)
+    assert decide(view(hung, inst("r1")))[0].action is Action.FAILOVER
 
 
 def test_dead_reader_is_restarted_and_segments_repaired() -> None:
