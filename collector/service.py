@@ -12,14 +12,18 @@ from borealis.paths import StatePaths
 from borealis.settings import Settings
 from cluster.events import EventStore
 from collector.http import CollectorHttp
+from collector.localhost import LocalInstances
 from collector.poller import InstancePoller
 from collector.registry import build_registry
 from collector.sampler import SessionSampler
 from collector.sources.activity import ActivitySource
 from collector.sources.base import Source
 from collector.sources.database import DatabaseSource
+from collector.sources.host import HostSource
 from collector.sources.instance import InstanceSource
+from collector.sources.process import ProcessSource
 from collector.sources.replication import ReplicationSource
+from collector.sources.sizes import SizesSource
 from collector.sources.wal import WalSource
 from collector.targets import Target, targets_from_file, targets_from_state
 
@@ -28,7 +32,17 @@ log = logging.getLogger(__name__)
 
 def default_sources() -> list[Source]:
     # The instance source runs first: it finds the role and server version the others use.
-    return [InstanceSource(), DatabaseSource(), WalSource(), ActivitySource(), ReplicationSource()]
+    local = LocalInstances()  # process and host metrics: only for instances on this host
+    return [
+        InstanceSource(),
+        DatabaseSource(),
+        WalSource(),
+        ActivitySource(),
+        ReplicationSource(),
+        SizesSource(),
+        ProcessSource(local),
+        HostSource(local),
+    ]
 
 
 def load_targets(settings: Settings) -> list[Target]:

@@ -77,7 +77,16 @@ def test_live_instance_is_up_and_dead_one_is_down(collector: Collector) -> None:
     live = {
         dict(k)["source"]: v for k, v in health.items() if dict(k)["db_instance"] == "live-instance"
     }
-    assert live == {"instance": 1, "database": 1, "wal": 1, "activity": 1, "replication": 1}
+    assert live == {
+        "instance": 1,
+        "database": 1,
+        "wal": 1,
+        "activity": 1,
+        "replication": 1,
+        "sizes": 1,
+        "process": 1,
+        "host": 1,
+    }
 
 
 def test_commits_and_reads_are_counted(collector: Collector, postgres: Postgres) -> None:
