@@ -91,8 +91,12 @@ def _per(numerator: str, denominator: str) -> str:
 
 
 def _load(selector: str = "") -> str:
-    # Summed to the instance whatever dimensions Performance Insights adds to the counter.
-    return f"sum by ({INSTANCE_KEY}) ({_rate('borealis_db_load_seconds_total', selector)})"
+    """Summed to the instance whatever dimensions Performance Insights adds to the counter;
+    0 (not absent) for an instance with load series but none matching `selector`."""
+    load = f"sum by ({INSTANCE_KEY}) ({_rate('borealis_db_load_seconds_total', selector)})"
+    if not selector:
+        return load
+    return f"({load} or 0 * {_load()})"
 
 
 BLOCKS_READ_BYTES = f"{_rate('borealis_blocks_read_total')} * borealis_block_size_bytes"

@@ -74,7 +74,11 @@ def borealis(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        # BOREALIS_TEST_PORT_BASE is the suite's, not a setting: `borealis` would reject it.
+        env={
+            **{k: v for k, v in os.environ.items() if k != "BOREALIS_TEST_PORT_BASE"},
+            **(env or {}),
+        },
         check=False,
     )
 

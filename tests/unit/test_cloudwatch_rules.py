@@ -261,6 +261,7 @@ INPUT = {
     # DB load with a dimension Performance Insights may add: still one series per instance.
     f'borealis_db_load_seconds_total{{{WRITER},{CPU_WAIT},digest="a"}}': "0+5x120",
     f'borealis_db_load_seconds_total{{{WRITER},{IO_WAIT},digest="b"}}': "0+5x120",
+    f"borealis_db_load_seconds_total{{{READER_B},{CPU_WAIT}}}": "0+5x120",  # never waits
 }
 
 # (expression, evaluation time, [(dimensions, value)])
@@ -281,8 +282,8 @@ CASES: list[tuple[str, str, list[tuple[str, float]]]] = [
     (f"aws_rds_disk_queue_depth_average{INSTANCES_ONLY}", "2m", [("w", 0.5)]),
     (f"aws_rds_database_connections_maximum{INSTANCES_ONLY}", "2m", [("w", 9)]),
     (f"aws_rds_database_connections_minimum{INSTANCES_ONLY}", "2m", [("w", 5)]),
-    (f"aws_rds_dbload_average{INSTANCES_ONLY}", "2m", [("w", 2)]),
-    (f"aws_rds_dbload_non_cpu_average{INSTANCES_ONLY}", "2m", [("w", 1)]),
+    (f"aws_rds_dbload_average{INSTANCES_ONLY}", "2m", [("w", 2), ("rb", 1)]),
+    (f"aws_rds_dbload_non_cpu_average{INSTANCES_ONLY}", "2m", [("w", 1), ("rb", 0)]),
     (f"aws_rds_dbload_relative_to_num_vcpus_average{INSTANCES_ONLY}", "2m", [("w", 1)]),
     # Readers: per instance, then by role: the mean of the averages, max of the maxima.
     (
