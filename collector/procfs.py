@@ -5,10 +5,13 @@ knows nothing of PostgreSQL beyond that."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+READ_SIZE = 65536
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ProcStat:
     cutime: int  # children reaped by this process, summed over their lifetimes
     cstime: int
     starttime: int  # ticks after boot
+    rss_pages: int = 0
 
     @property
     def own_ticks(self) -> int:
@@ -81,7 +85,24 @@ def parse_stat(text: str) -> ProcStat:
         cutime=int(rest[13]),
         cstime=int(rest[14]),
         starttime=int(rest[19]),
+        rss_pages=int(rest[21]),
     )
+
+
+def parse_stat_counters(text: str) -> tuple[int, int]:
+    """(utime + stime + cutime + cstime in ticks, RSS in pages) from /proc/<pid>/stat: what
+    summing a process tree needs every second, at a sixth of parse_stat's cost."""
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14]), int(fields[21])
+
+
+def parse_io_counters(text: str) -> tuple[int, int, int, int]:
+    """(read_bytes, write_bytes, syscr, syscw) from /proc/<pid>/io."""
+    tokens = text.split()
+    if len(tokens) >= 12 and tokens[4] == "syscr:" and tokens[8] == "read_bytes:":
+        return int(tokens[9]), int(tokens[11]), int(tokens[5]), int(tokens[7])
+    io = parse_io(text)  # not the kernel's usual layout
+    return io.read_bytes, io.write_bytes, io.read_syscalls, io.write_syscalls
 
 
 def _key_values(text: str) -> dict[str, int]:
@@ -97,8 +118,19 @@ def _key_values(text: str) -> dict[str, int]:
     return out
 
 
+IO_KEYS = ("rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes")
+
+
 def parse_io(text: str) -> ProcIo:
-    values = _key_values(text)
+    lines = text.split("\n", 7)
+    if len(lines) >= 7 and tuple(line.split(":", 1)[0] for line in lines[:6]) == IO_KEYS:
+        # The kernel's fixed order: the common, fast path.
+        values = {
+            key: int(line.rsplit(" ", 1)[1]) for key, line in zip(IO_KEYS, lines, strict=False)
+        }
+        values["cancelled_write_bytes"] = int(lines[6].rsplit(" ", 1)[1])
+    else:
+        values = _key_values(text)
     return ProcIo(
         read_bytes=values["read_bytes"],
         write_bytes=values["write_bytes"],
@@ -113,9 +145,16 @@ def parse_smaps_rollup(text: str) -> ProcMemory:
     return ProcMemory(rss=values["Rss"] * 1024, pss=values["Pss"] * 1024)
 
 
-def parse_meminfo(text: str) -> dict[str, int]:
-    """Every /proc/meminfo field, in bytes."""
-    return {key: kib * 1024 for key, kib in _key_values(text).items()}
+_MEMINFO_LINE = re.compile(r"^(\w+(?:\(\w+\))?):\s+(\d+)", re.MULTILINE)
+
+
+def parse_meminfo(text: str, keys: tuple[str, ...] = ()) -> dict[str, int]:
+    """/proc/meminfo fields in bytes: those in `keys`, or all."""
+    if keys:
+        pattern = re.compile(rf"^({'|'.join(map(re.escape, keys))}):\s+(\d+)", re.MULTILINE)
+    else:
+        pattern = _MEMINFO_LINE
+    return {key: int(kib) * 1024 for key, kib in pattern.findall(text)}
 
 
 def parse_net_dev(text: str) -> dict[str, tuple[int, int]]:
@@ -130,7 +169,15 @@ def parse_net_dev(text: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def parse_diskstats(text: str) -> dict[str, DiskStats]:
+def parse_diskstats(text: str, device: str | None = None) -> dict[str, DiskStats]:
+    """Every device, or only `device` (found without splitting every line)."""
+    if device is not None:
+        at = text.find(f" {device} ")
+        if at < 0:
+            return {}
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        text = text[start : end if end >= 0 else len(text)]
     out: dict[str, DiskStats] = {}
     for line in text.splitlines():
         fields = line.split()
@@ -167,13 +214,31 @@ class ProcFs:
     sys_root: Path = Path("/sys")
 
     def _read(self, *parts: str | int) -> str:
-        return self.root.joinpath(*map(str, parts)).read_text()
+        # os.open/os.read: pathlib and text files cost seven times as much as the read itself,
+        # and the collector reads a few files per process every second.
+        fd = os.open(f"{self.root}/{'/'.join(map(str, parts))}", os.O_RDONLY)
+        try:
+            data = os.read(fd, READ_SIZE)
+            if len(data) == READ_SIZE:  # rare: more than one read's worth
+                chunks = [data]
+                while chunk := os.read(fd, READ_SIZE):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        return data.decode(errors="replace")
 
     def stat(self, pid: int) -> ProcStat:
         return parse_stat(self._read(pid, "stat"))
 
     def io(self, pid: int) -> ProcIo:
         return parse_io(self._read(pid, "io"))
+
+    def stat_counters(self, pid: int) -> tuple[int, int]:
+        return parse_stat_counters(self._read(pid, "stat"))
+
+    def io_counters(self, pid: int) -> tuple[int, int, int, int]:
+        return parse_io_counters(self._read(pid, "io"))
 
     def memory(self, pid: int) -> ProcMemory:
         return parse_smaps_rollup(self._read(pid, "smaps_rollup"))
@@ -182,21 +247,20 @@ class ProcFs:
         return parse_children(self._read(pid, "task", pid, "children"))
 
     def cmdline(self, pid: int) -> list[str]:
-        raw = self.root.joinpath(str(pid), "cmdline").read_bytes()
-        return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+        return [part for part in self._read(pid, "cmdline").split("\0") if part]
 
     def boot_time(self) -> float:
         return parse_boot_time(self._read("stat"))
 
-    def meminfo(self) -> dict[str, int]:
-        return parse_meminfo(self._read("meminfo"))
+    def meminfo(self, keys: tuple[str, ...] = ()) -> dict[str, int]:
+        return parse_meminfo(self._read("meminfo"), keys)
 
     def net_dev(self, pid: int) -> dict[str, tuple[int, int]]:
         """Interfaces of the network namespace `pid` lives in."""
         return parse_net_dev(self._read(pid, "net", "dev"))
 
-    def diskstats(self) -> dict[str, DiskStats]:
-        return parse_diskstats(self._read("diskstats"))
+    def diskstats(self, device: str | None = None) -> dict[str, DiskStats]:
+        return parse_diskstats(self._read("diskstats"), device)
 
     def block_device(self, st_dev: int) -> str | None:
         """The kernel name of the block device behind a file system (None for tmpfs,

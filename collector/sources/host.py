@@ -40,6 +40,9 @@ class HostSnapshot:
     network_transmit: float | None
 
 
+MEMINFO_KEYS = ("MemTotal", "MemAvailable", "SwapTotal", "SwapFree")
+
+
 class HostSource:
     name = "host"
 
@@ -51,7 +54,7 @@ class HostSource:
         if instance is None:
             return None
         procfs = self.local.procfs
-        meminfo = procfs.meminfo()
+        meminfo = procfs.meminfo(MEMINFO_KEYS)
         swap_total, swap_free = meminfo.get("SwapTotal"), meminfo.get("SwapFree")
         fs_free = fs_size = None
         if instance.data_directory:
@@ -63,7 +66,7 @@ class HostSource:
                 pass
         disk = None
         if instance.device:
-            stats = procfs.diskstats().get(instance.device)
+            stats = procfs.diskstats(instance.device).get(instance.device)
             if stats is not None:
                 disk = DiskSnapshot(stats.device, stats.in_flight, stats.weighted_io_seconds)
         rx = tx = None

@@ -9,18 +9,22 @@ value instead of looking like a reset to Prometheus.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import psycopg
 from prometheus_client.core import Metric
 
-from collector.localhost import LocalInstance, LocalInstances
-from collector.procfs import CLOCK_TICKS, ProcFs
+from collector.localhost import LocalInstances
+from collector.procfs import CLOCK_TICKS, PAGE_SIZE, ProcFs
 from collector.sources.base import InstancePoll, counter, gauge
+
+PSS_REFRESH_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ProcessSnapshot:
     processes: int
     cpus: int
     counters: ProcessCounters
-    rss_bytes: float | None
+    rss_bytes: float
     pss_bytes: float | None
 
 
@@ -52,43 +56,37 @@ def monotonic(previous: ProcessCounters | None, now: ProcessCounters) -> Process
     return ProcessCounters(**values)  # type: ignore[arg-type]
 
 
-def read_tree(procfs: ProcFs, postmaster: int) -> ProcessSnapshot:
+def read_tree(procfs: ProcFs, postmaster: int, *, pss: bool) -> ProcessSnapshot:
     """Sum over the postmaster and its children. A child that exits meanwhile is skipped;
-    a file we may not read leaves that figure unknown (None)."""
+    a file we may not read leaves that figure unknown (None). PSS (smaps_rollup) costs
+    half a millisecond of kernel time per process: read only when `pss`."""
     pids = [postmaster, *procfs.children(postmaster)]
-    ticks = 0
+    ticks = rss = 0
     io: list[int] | None = [0, 0, 0, 0]
-    rss: int | None = 0
-    pss: int | None = 0
+    pss_total: int | None = 0 if pss else None
     seen = 0
     for pid in pids:
         try:
-            stat = procfs.stat(pid)
+            pid_ticks, rss_pages = procfs.stat_counters(pid)
         except (FileNotFoundError, ProcessLookupError):
             if pid == postmaster:
                 raise
             continue
         seen += 1
-        ticks += stat.all_ticks
+        ticks += pid_ticks
+        rss += rss_pages * PAGE_SIZE
         if io is not None:
             try:
-                p = procfs.io(pid)
-                io = [
-                    io[0] + p.read_bytes,
-                    io[1] + p.write_bytes,
-                    io[2] + p.read_syscalls,
-                    io[3] + p.write_syscalls,
-                ]
+                io = [a + b for a, b in zip(io, procfs.io_counters(pid), strict=True)]
             except PermissionError:
                 io = None
             except (FileNotFoundError, ProcessLookupError):
                 pass
-        if rss is not None and pss is not None:
+        if pss_total is not None:
             try:
-                mem = procfs.memory(pid)
-                rss, pss = rss + mem.rss, pss + mem.pss
+                pss_total += procfs.memory(pid).pss
             except PermissionError:
-                rss = pss = None
+                pss_total = None
             except (FileNotFoundError, ProcessLookupError):
                 pass
     try:
@@ -105,8 +103,8 @@ def read_tree(procfs: ProcFs, postmaster: int) -> ProcessSnapshot:
             io_read_syscalls=None if io is None else float(io[2]),
             io_write_syscalls=None if io is None else float(io[3]),
         ),
-        rss_bytes=None if rss is None else float(rss),
-        pss_bytes=None if pss is None else float(pss),
+        rss_bytes=float(rss),
+        pss_bytes=None if pss_total is None else float(pss_total),
     )
 
 
@@ -145,29 +143,37 @@ COUNTERS = (
 class ProcessSource:
     name = "process"
 
-    def __init__(self, local: LocalInstances) -> None:
+    def __init__(self, local: LocalInstances, pss_refresh_s: float = PSS_REFRESH_S) -> None:
         self.local = local
+        self.pss_refresh_s = pss_refresh_s
         self._lock = threading.Lock()
         self._last: dict[tuple[int, int], ProcessCounters] = {}
+        self._pss: dict[tuple[int, int], tuple[float, float | None]] = {}
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> ProcessSnapshot | None:
         instance = self.local.resolve(conn)
         if instance is None:
             return None
+        key = (instance.postmaster_pid, instance.start_ticks)
+        now = time.monotonic()
+        with self._lock:
+            pss_at, pss = self._pss.get(key, (-math.inf, None))
+        fresh_pss = now - pss_at >= self.pss_refresh_s
         try:
-            snap = read_tree(self.local.procfs, instance.postmaster_pid)
+            snap = read_tree(self.local.procfs, instance.postmaster_pid, pss=fresh_pss)
         except (FileNotFoundError, ProcessLookupError):
             return None  # the postmaster is gone; the next connection finds the new one
-        return self._held(instance, snap)
-
-    def _held(self, instance: LocalInstance, snap: ProcessSnapshot) -> ProcessSnapshot:
-        key = (instance.postmaster_pid, instance.start_ticks)
         with self._lock:
-            counters = monotonic(self._last.get(key), snap.counters)
-            if key not in self._last and len(self._last) > 256:
+            if len(self._last) > 256:  # postmasters come and go with restarts
                 self._last.clear()
+                self._pss.clear()
+            counters = monotonic(self._last.get(key), snap.counters)
             self._last[key] = counters
-        return ProcessSnapshot(snap.processes, snap.cpus, counters, snap.rss_bytes, snap.pss_bytes)
+            if fresh_pss:
+                self._pss[key] = (now, snap.pss_bytes)
+            else:
+                snap = replace(snap, pss_bytes=pss)
+        return replace(snap, counters=counters)
 
     def families(self, polls: Sequence[InstancePoll]) -> Iterable[Metric]:
         counters = [(counter(name, doc), attr) for name, attr, doc in COUNTERS]
@@ -187,7 +193,8 @@ class ProcessSource:
         pss = gauge(
             "borealis_process_proportional_memory_bytes",
             "Proportional set size summed over the instance's processes: shared pages split "
-            "among their sharers, so the sum is the instance's real share of RAM.",
+            "among their sharers, so the sum is the instance's real share of RAM (refreshed "
+            f"every {PSS_REFRESH_S:g} s: reading it costs the kernel a page-table walk).",
         )
         for poll in polls:
             snap: ProcessSnapshot | None = poll.results.get(self.name)
@@ -199,8 +206,7 @@ class ProcessSource:
                     family.add_metric(poll.labels, value)
             cpus.add_metric(poll.labels, snap.cpus)
             processes.add_metric(poll.labels, snap.processes)
-            if snap.rss_bytes is not None:
-                rss.add_metric(poll.labels, snap.rss_bytes)
+            rss.add_metric(poll.labels, snap.rss_bytes)
             if snap.pss_bytes is not None:
                 pss.add_metric(poll.labels, snap.pss_bytes)
         yield from (family for family, _ in counters)

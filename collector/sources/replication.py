@@ -197,8 +197,9 @@ class ReplicationSource:
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> ReplicationSnapshot:
         senders = fetch_all(conn, query_for("replication_senders", version_num) or "")
-        received = fetch_all(conn, query_for("replication_receiver", version_num) or "")
-        state = fetch_one(conn, query_for("replication_state", version_num) or "")
+        row = fetch_one(conn, query_for("replication_state", version_num) or "")
+        if row is None:
+            raise psycopg.DataError(f"{self.name}: the state query returned no row")
         return ReplicationSnapshot(
             downstream=tuple(
                 Downstream(
@@ -215,8 +216,22 @@ class ReplicationSource:
                 )
                 for r in senders
             ),
-            receiver=Receiver(**received[0]) if received else None,
-            state=ReplicationState(**state) if state else None,
+            receiver=Receiver(
+                apply_bytes=row["apply_bytes"] or 0.0,
+                apply_seconds=row["apply_seconds"] or 0.0,
+                receiver_status=row["receiver_status"],
+                replay_paused=bool(row["replay_paused"]),
+                replay_lsn=row["replay_lsn"] or 0.0,
+                transit_seconds=row["transit_seconds"],
+            )
+            if row["in_recovery"]
+            else None,
+            state=ReplicationState(
+                slots_active=row["slots_active"],
+                slots_inactive=row["slots_inactive"],
+                slot_retained_bytes=row["slot_retained_bytes"],
+                synchronous_standby_names=row["synchronous_standby_names"],
+            ),
         )
 
     def families(self, polls: Sequence[InstancePoll]) -> Iterable[Metric]:

@@ -10,14 +10,17 @@ import pytest
 from collector.localhost import is_postmaster_of
 from collector.procfs import (
     CLOCK_TICKS,
+    PAGE_SIZE,
     ProcFs,
     ProcIo,
     parse_diskstats,
     parse_io,
+    parse_io_counters,
     parse_meminfo,
     parse_net_dev,
     parse_smaps_rollup,
     parse_stat,
+    parse_stat_counters,
 )
 from collector.sources.base import InstancePoll
 from collector.sources.process import (
@@ -64,6 +67,8 @@ def test_stat_with_spaces_and_parentheses_in_the_command() -> None:
     stat = parse_stat(stat_line(4242, "postgres: app (x) idle", 4200, 150, 50, cutime=7))
     assert (stat.pid, stat.comm, stat.ppid) == (4242, "postgres: app (x) idle", 4200)
     assert (stat.utime, stat.stime, stat.cutime, stat.starttime) == (150, 50, 7, 1000)
+    assert stat.rss_pages == 933
+    assert parse_stat_counters(stat_line(1, "a) (b", 0, 150, 50, cutime=7)) == (207, 933)
     assert stat.own_ticks == 200
     assert stat.all_ticks == 207
 
@@ -71,6 +76,10 @@ def test_stat_with_spaces_and_parentheses_in_the_command() -> None:
 def test_io_memory_meminfo() -> None:
     io = parse_io(IO.format(syscr=98926, read=10260480))
     assert io == ProcIo(10260480, 654159872, 115912704, 98926, 60975)
+    counters = (10260480, 654159872, 98926, 60975)
+    assert parse_io_counters(IO.format(syscr=98926, read=10260480)) == counters
+    reordered = "read_bytes: 10260480\nwrite_bytes: 654159872\nsyscr: 98926\nsyscw: 60975\n"
+    assert parse_io_counters(reordered) == counters
     mem = parse_smaps_rollup(SMAPS.format(rss=3916, pss=864))
     assert (mem.rss, mem.pss) == (3916 * 1024, 864 * 1024)
     info = parse_meminfo(
@@ -78,6 +87,7 @@ def test_io_memory_meminfo() -> None:
     )
     assert info["MemAvailable"] == 24246016 * 1024
     assert info["HugePages_Total"] == 0
+    assert parse_meminfo("MemTotal: 2 kB\nMemFree: 1 kB\n", ("MemTotal",)) == {"MemTotal": 2048}
 
 
 def test_net_dev_and_diskstats() -> None:
@@ -95,6 +105,9 @@ def test_net_dev_and_diskstats() -> None:
         " 254       0 vda 81091 12953 8217146 111285 197443 156322 53233488 505638 3 92908 "
         "689084 63628 101 30279480 28227 85278 43933\n"
     )
+    assert set(disks) == {"loop0", "vda"}
+    assert parse_diskstats(" 254 0 vda " + "1 " * 17, "vda")["vda"].reads == 1
+    assert parse_diskstats(" 254 0 vda " + "1 " * 17, "vdb") == {}
     vda = disks["vda"]
     assert (vda.reads, vda.writes, vda.in_flight) == (81091, 197443, 3)
     assert vda.weighted_io_seconds == pytest.approx(689.084)
@@ -157,34 +170,35 @@ def proc(tmp_path: Path) -> FakeProc:
 
 
 def test_the_tree_sums_the_postmaster_its_children_and_the_exited_ones(proc: FakeProc) -> None:
-    snap = read_tree(ProcFs(proc.root), 100)
+    snap = read_tree(ProcFs(proc.root), 100, pss=True)
     assert snap.processes == 3
     assert snap.counters.cpu_seconds == pytest.approx((500 + 100 + 40 + 15 + 25) / CLOCK_TICKS)
     assert snap.counters.io_read_bytes == 4096 + 8192
     assert snap.counters.io_read_syscalls == 30
-    assert snap.rss_bytes == (1000 + 2000 + 3000) * 1024
+    assert snap.rss_bytes == 3 * 933 * PAGE_SIZE  # from stat, not smaps_rollup
     assert snap.pss_bytes == (300 + 400 + 500) * 1024
+    assert read_tree(ProcFs(proc.root), 100, pss=False).pss_bytes is None
 
 
 def test_unreadable_io_and_memory_are_unknown_not_zero(proc: FakeProc) -> None:
     class NotRoot(ProcFs):
-        def io(self, pid: int) -> ProcIo:
+        def io_counters(self, pid: int) -> tuple[int, int, int, int]:
             raise PermissionError(pid)
 
         def memory(self, pid: int) -> object:  # type: ignore[override]
             raise PermissionError(pid)
 
-    snap = read_tree(NotRoot(proc.root), 100)
+    snap = read_tree(NotRoot(proc.root), 100, pss=True)
     assert snap.counters.cpu_seconds > 0
     assert snap.counters.io_read_bytes is None
-    assert snap.rss_bytes is None and snap.pss_bytes is None
+    assert snap.pss_bytes is None
 
 
 def test_a_vanished_postmaster_is_an_error_the_source_turns_into_no_metrics(
     proc: FakeProc,
 ) -> None:
     with pytest.raises(FileNotFoundError):
-        read_tree(ProcFs(proc.root), 999)
+        read_tree(ProcFs(proc.root), 999, pss=False)
 
 
 def test_counters_never_go_down() -> None:
@@ -219,8 +233,8 @@ def test_process_families_carry_the_instance_labels() -> None:
         processes=3,
         cpus=2,
         counters=ProcessCounters(1.5, None, None, None, None),
-        rss_bytes=None,
-        pss_bytes=4096.0,
+        rss_bytes=8192.0,
+        pss_bytes=None,
     )
     poll = InstancePoll(
         target=Target("c", "i1", "dbname=x", az="a"),
@@ -239,5 +253,5 @@ def test_process_families_carry_the_instance_labels() -> None:
     ]
     # Unknown figures are left out rather than reported as 0.
     assert families["borealis_process_io_read_bytes"].samples == []
-    assert families["borealis_process_resident_memory_bytes"].samples == []
-    assert families["borealis_process_proportional_memory_bytes"].samples[0].value == 4096.0
+    assert families["borealis_process_proportional_memory_bytes"].samples == []
+    assert families["borealis_process_resident_memory_bytes"].samples[0].value == 8192.0
