@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 ours.wait_ready()
                 time.sleep(5)  # connections made, caches warm
-                window = run.cpu_window(ours.pid, ours.backends(), args.cpu_seconds, instances)
+                window = run.cpu_window(
+                    ours.pid, ours.backends(), args.cpu_seconds, instances, f"{ours.url}/metrics"
+                )
                 cpu[f"{sample_s:g}"] = {
                     "percent_per_instance": window.percent_per_instance,
                     "process_percent_per_instance": window.process_percent_per_instance,

@@ -69,7 +69,8 @@ def render(r: dict[str, Any]) -> str:
         f"| lag jump visible in Prometheus (write on the writer → series above 1 MB) | "
         f"{', '.join(f'{s:.2f}' for s in lag)} s | ≤ 2 s | {_verdict(lag_max, 2, 's')} |",
         f"| new writer visible in Prometheus (promotion seen in SQL → `is_writer` 1) | "
-        f"{writer_s:.2f} s (failover request → Prometheus "
+        f"{writer_s:.2f} s, of which {writer.get('promotion_to_collector_s', float('nan')):.2f}"
+        " s until the collector's /metrics showed it (failover request → Prometheus "
         f"{writer.get('request_to_prometheus_s', float('nan')):.2f} s) | ≤ 2 s | "
         f"{_verdict(writer_s, 2, 's')} |",
         "",
@@ -99,7 +100,8 @@ def render(r: dict[str, Any]) -> str:
         "",
         "How it is measured: CPU is utime + stime from /proc of the collector process (all "
         "threads) and of the PostgreSQL backends serving its connections (found through its "
-        "sockets' ports in pg_stat_activity), over a window; a backend that reconnected "
+        "sockets' ports in pg_stat_activity), over a window in which /metrics is scraped "
+        "once a second (as the stack's Prometheus does); a backend that reconnected "
         "during the window is left out "
         f"({cpu1['backends_lost']} and {cpu100['backends_lost']} here). The collector's CPU "
         "per scrape is its CPU per second, since it polls once a second whether scraped or "

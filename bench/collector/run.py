@@ -252,10 +252,18 @@ class CpuWindow:
         return 100 * self.process_cpu / self.seconds / self.instances
 
 
-def cpu_window(pid: int, backends: list[int], seconds: float, instances: int) -> CpuWindow:
+def cpu_window(
+    pid: int, backends: list[int], seconds: float, instances: int, scrape_url: str
+) -> CpuWindow:
+    """CPU over `seconds` while scraped once a second, as Prometheus does."""
     p0, b0 = cpu_seconds([pid]), cpu_seconds(backends)
     started = time.monotonic()
-    time.sleep(seconds)
+    tick = 0
+    while (now := time.monotonic()) < started + seconds:
+        if now >= started + tick:
+            http_get(scrape_url)
+            tick += 1
+        time.sleep(max(0.0, min(started + tick, started + seconds) - time.monotonic()))
     p1, b1 = cpu_seconds([pid]), cpu_seconds(backends)
     elapsed = time.monotonic() - started
     return CpuWindow(
@@ -450,26 +458,40 @@ def lag_jumps(stack: Stack, writer_port: int, reader: str, reader_port: int, n: 
 
 
 def new_writer(stack: Stack, target: str, port: int) -> dict[str, float]:
-    """Fail over to `target`: seconds from its promotion (seen in SQL) until Prometheus shows
-    it as the writer."""
-    promoted: list[float] = []
+    """Fail over to `target`: seconds from its promotion (seen in SQL) until the stack's
+    collector, then Prometheus, show it as the writer."""
+    marks: dict[str, float] = {}
     stop = threading.Event()
 
     def watch_promotion() -> None:
-        while not stop.is_set() and not promoted:
+        while not stop.is_set():
             try:
                 with psycopg.connect(stack.dsn(port), autocommit=True) as conn:
                     while not stop.is_set():
                         row = conn.execute("select pg_is_in_recovery()").fetchone()
                         if row is not None and row[0] is False:
-                            promoted.append(time.monotonic())
+                            marks["promoted"] = time.monotonic()
                             return
                         time.sleep(0.01)
             except psycopg.Error:
                 time.sleep(0.05)
 
-    watcher = threading.Thread(target=watch_promotion, daemon=True)
-    watcher.start()
+    def watch_collector() -> None:
+        url = f"{stack.status_url('collector')}/metrics"
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                for family in text_string_to_metric_families(http_get(url)[1].decode()):
+                    if family.name != "borealis_instance_is_writer":
+                        continue
+                    for sample in family.samples:
+                        if sample.labels.get("db_instance") == target and sample.value == 1:
+                            marks["collector"] = time.monotonic()
+                            return
+            time.sleep(0.02)
+
+    watchers = [threading.Thread(target=f, daemon=True) for f in (watch_promotion, watch_collector)]
+    for watcher in watchers:
+        watcher.start()
     requested = time.monotonic()
     failover = threading.Thread(target=lambda: stack.cli("failover", "--target", target))
     failover.start()
@@ -478,10 +500,13 @@ def new_writer(stack: Stack, target: str, port: int) -> dict[str, float]:
     seen = time.monotonic()
     stop.set()
     failover.join(timeout=120)
-    watcher.join(timeout=5)
+    for watcher in watchers:
+        watcher.join(timeout=5)
     result = {"request_to_prometheus_s": seen - requested}
-    if promoted:
-        result["promotion_to_prometheus_s"] = seen - promoted[0]
+    if "promoted" in marks:
+        result["promotion_to_prometheus_s"] = seen - marks["promoted"]
+        if "collector" in marks:
+            result["promotion_to_collector_s"] = marks["collector"] - marks["promoted"]
     return result
 
 
