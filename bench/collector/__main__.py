@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.collector import run
+from bench.collector import measure
+from bench.collector import stack as stacks
 from bench.collector.report import render, write_section
 from cluster.credentials import APP_DATABASE, APP_USER
 
@@ -52,35 +53,35 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": run.machine(),
+        "machine": measure.machine(),
         "command": "python -m bench.collector" + (" --write" if args.write else ""),
         "readers": args.readers,
-        "load_before": run.uptime(),
+        "load_before": measure.uptime(),
     }
     work = args.state_dir.parent / f"{args.state_dir.name}-work"
-    stack = run.Stack(args.state_dir, args.port_base)
+    stack = stacks.Stack(args.state_dir, args.port_base)
     print(f"starting a stack with {args.readers} readers in {args.state_dir} ...", flush=True)
     stack.up(args.readers)
-    load: run.LightLoad | None = None
+    load: stacks.LightLoad | None = None
     try:
-        run.wait_until(stack.all_available, 300, "every instance available")
+        stacks.wait_until(stack.all_available, 300, "every instance available")
         status = stack.status()
         writer = next(i for i in status["instances"] if i["role"] == "writer")
-        targets = run.local_targets(stack)
+        targets = stacks.local_targets(stack)
         instances = len(targets)
         if not args.idle:
-            load = run.LightLoad(stack.dsn(writer["port"], APP_USER, APP_DATABASE))
+            load = stacks.LightLoad(stack.dsn(writer["port"], APP_USER, APP_DATABASE))
             load.start()
         results["light_load_tx_per_s"] = load.per_second if load is not None else 0
 
         cpu: dict[str, Any] = {}
         for sample_s in (1.0, 0.1):
             print(f"collector CPU at {sample_s:g} s sampling ...", flush=True)
-            ours = run.CollectorProcess(stack, targets, args.port_base + 80, sample_s, work)
+            ours = stacks.CollectorProcess(stack, targets, args.port_base + 80, sample_s, work)
             try:
                 ours.wait_ready()
                 time.sleep(5)  # connections made, caches warm
-                window = run.cpu_window(
+                window = measure.cpu_window(
                     ours.pid, ours.backends(), args.cpu_seconds, instances, f"{ours.url}/metrics"
                 )
                 cpu[f"{sample_s:g}"] = {
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 if sample_s == 1.0:
                     print("scraping /metrics ...", flush=True)
-                    results["scrape"] = run.scrape_timings(f"{ours.url}/metrics", args.scrapes)
+                    results["scrape"] = measure.scrape_timings(f"{ours.url}/metrics", args.scrapes)
             finally:
                 ours.stop()
         results["cpu"] = cpu
@@ -100,19 +101,19 @@ def main(argv: list[str] | None = None) -> int:
 
         print("side by side with postgres_exporter ...", flush=True)
         writer_target = next(t for t in targets if t.db_instance == writer["id"])
-        ours = run.CollectorProcess(stack, [writer_target], args.port_base + 81, 1.0, work)
+        ours = stacks.CollectorProcess(stack, [writer_target], args.port_base + 81, 1.0, work)
         try:
             ours.wait_ready()
             exporter_port = args.port_base + 82
-            with run.postgres_exporter(stack, writer_target, exporter_port, work) as pid:
+            with stacks.postgres_exporter(stack, writer_target, exporter_port, work) as pid:
                 time.sleep(3)
-                results["side_by_side"] = run.side_by_side(
+                results["side_by_side"] = measure.side_by_side(
                     ours, pid, f"http://127.0.0.1:{exporter_port}/metrics", writer_target,
                     args.rounds,
                 )  # fmt: skip
         finally:
             ours.stop()
-        results["prometheus"] = run.prometheus_cost(stack)
+        results["prometheus"] = measure.prometheus_cost(stack)
         if load is not None:
             load.stop()
             results["light_load_errors"] = load.errors
@@ -120,16 +121,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print("lag jumps ...", flush=True)
         reader = next(i for i in status["instances"] if i["role"] == "reader")
-        results["lag_jump_s"] = run.lag_jumps(
+        results["lag_jump_s"] = measure.lag_jumps(
             stack, writer["port"], reader["id"], reader["port"], args.lag_jumps
         )
         if not args.no_failover:
             print("new writer ...", flush=True)
-            results["new_writer"] = run.new_writer(stack, reader["id"], reader["port"])
+            results["new_writer"] = measure.new_writer(stack, reader["id"], reader["port"])
     finally:
         if load is not None:
             load.stop()
-        results["load_after"] = run.uptime()
+        results["load_after"] = measure.uptime()
         print("bringing the stack down ...", flush=True)
         stack.down()
 
