@@ -238,7 +238,17 @@ def new_writer(stack: Stack, target: str, port: int) -> dict[str, float]:
     failover.join(timeout=120)
     for watcher in watchers:
         watcher.join(timeout=5)
-    result = {"request_to_prometheus_s": seen - requested}
+    window = f"{max(1, round(time.monotonic() - requested + 1))}s"
+    scrapes = stack.prometheus(
+        f'max_over_time(scrape_duration_seconds{{job="borealis"}}[{window}])'
+    )
+    up = f'up{{job="borealis"}}[{window}]'
+    failed = stack.prometheus(f"count_over_time({up}) - sum_over_time({up})")
+    result = {
+        "request_to_prometheus_s": seen - requested,
+        "slowest_scrape_s": float(scrapes[0]["value"][1]) if scrapes else float("nan"),
+        "failed_scrapes": float(failed[0]["value"][1]) if failed else float("nan"),
+    }
     if "promoted" in marks:
         result["promotion_to_prometheus_s"] = seen - marks["promoted"]
         if "collector" in marks:

@@ -75,7 +75,9 @@ def render(r: dict[str, Any]) -> str:
         f"| new writer visible in Prometheus (promotion seen in SQL → `is_writer` 1) | "
         f"{writer_s:.2f} s, of which {writer.get('promotion_to_collector_s', float('nan')):.2f}"
         " s until the collector's /metrics showed it (failover request → Prometheus "
-        f"{writer.get('request_to_prometheus_s', float('nan')):.2f} s) | ≤ 2 s | "
+        f"{writer.get('request_to_prometheus_s', float('nan')):.2f} s; meanwhile Prometheus' "
+        f"slowest scrape of the collector took {writer.get('slowest_scrape_s', float('nan')):.2f}"
+        f" s and {writer.get('failed_scrapes', float('nan')):.0f} failed) | ≤ 2 s | "
         f"{_verdict(writer_s, 2, 's')} |",
         "",
         f"Where the CPU goes, per instance: an active-session sample costs {per_sample_ms:.2f}"
