@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scrapes", type=int, default=50, help="/metrics scrapes to time")
     parser.add_argument("--rounds", type=int, default=60, help="side-by-side scrapes")
     parser.add_argument("--lag-jumps", type=int, default=3)
-    parser.add_argument("--no-failover", action="store_true", help="skip the new-writer test")
+    parser.add_argument("--failovers", type=int, default=2, help="new-writer tests (0: none)")
     parser.add_argument("--idle", action="store_true", help="no light load")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     return parser.parse_args(argv)
@@ -124,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         results["lag_jump_s"] = measure.lag_jumps(
             stack, writer["port"], reader["id"], reader["port"], args.lag_jumps
         )
-        if not args.no_failover:
-            print("new writer ...", flush=True)
-            results["new_writer"] = measure.new_writer(stack, reader["id"], reader["port"])
+        results["new_writer"] = []
+        readers = [i for i in status["instances"] if i["role"] == "reader"]
+        for target in readers[: args.failovers]:
+            print(f"new writer: {target['id']} ...", flush=True)
+            stacks.wait_until(stack.all_available, 300, "every instance available")
+            results["new_writer"].append(measure.new_writer(stack, target["id"], target["port"]))
     finally:
         if load is not None:
             load.stop()

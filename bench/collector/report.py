@@ -19,6 +19,18 @@ def _verdict(value: float, target: float, unit: str, lower_is_better: bool = Tru
     return f"**missed** by {value - target:.3g} {unit} ({value / target:.2f}x the target)"
 
 
+def _failovers(failovers: list[dict[str, float]]) -> str:
+    nan = math.nan
+    return "; ".join(
+        f"{f.get('promotion_to_prometheus_s', nan):.2f} s, of which "
+        f"{f.get('promotion_to_collector_s', nan):.2f} s until the collector's /metrics showed "
+        f"it (request → Prometheus {f.get('request_to_prometheus_s', nan):.2f} s; slowest "
+        f"scrape of the collector meanwhile {f.get('slowest_scrape_s', nan):.2f} s, "
+        f"{f.get('failed_scrapes', nan):.0f} failed)"
+        for f in failovers
+    )
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     cpu1, cpu100 = r["cpu"]["1"], r["cpu"]["0.1"]
@@ -32,8 +44,10 @@ def render(r: dict[str, Any]) -> str:
     )
     lag = r.get("lag_jump_s", [])
     lag_max = max(lag) if lag else float("nan")
-    writer = r.get("new_writer", {})
-    writer_s = writer.get("promotion_to_prometheus_s", float("nan"))
+    failovers = r.get("new_writer", [])
+    writer_s = max(
+        (f.get("promotion_to_prometheus_s", math.nan) for f in failovers), default=math.nan
+    )
     prom = r["prometheus"]
     n = r["instances"]
     series_own = scrape["series"]["own_per_instance_max"]
@@ -72,12 +86,8 @@ def render(r: dict[str, Any]) -> str:
         f"Insights') | ≤ 1,500 per instance | {_verdict(series_all, 1500, 'series')} |",
         f"| lag jump visible in Prometheus (write on the writer → series above 1 MB) | "
         f"{', '.join(f'{s:.2f}' for s in lag)} s | ≤ 2 s | {_verdict(lag_max, 2, 's')} |",
-        f"| new writer visible in Prometheus (promotion seen in SQL → `is_writer` 1) | "
-        f"{writer_s:.2f} s, of which {writer.get('promotion_to_collector_s', float('nan')):.2f}"
-        " s until the collector's /metrics showed it (failover request → Prometheus "
-        f"{writer.get('request_to_prometheus_s', float('nan')):.2f} s; meanwhile Prometheus' "
-        f"slowest scrape of the collector took {writer.get('slowest_scrape_s', float('nan')):.2f}"
-        f" s and {writer.get('failed_scrapes', float('nan')):.0f} failed) | ≤ 2 s | "
+        f"| new writer visible in Prometheus (promotion seen in SQL → `is_writer` 1), "
+        f"{len(failovers)} failovers | {_failovers(failovers)} | ≤ 2 s | "
         f"{_verdict(writer_s, 2, 's')} |",
         "",
         f"Where the CPU goes, per instance: an active-session sample costs {per_sample_ms:.2f}"
