@@ -81,10 +81,10 @@ class Stack:
 
     MARKER = ".bench-collector"
 
-    def up(self, readers: int, attempts: int = 2) -> None:
+    def up(self, readers: int, attempts: int = 3) -> None:
         """A fresh cluster in the bench's own state directory (one it created before is
-        removed first). Retried once: an instance port can be taken by some client's
-        ephemeral port on a busy machine."""
+        removed first). Retried: Borealis' ports lie in Linux's ephemeral range
+        (32768-60999), so on a busy machine a client connection may hold one for a while."""
         for attempt in range(attempts):
             self.discard()
             self.state_dir.mkdir(parents=True)
@@ -97,6 +97,7 @@ class Stack:
                     raise
                 with contextlib.suppress(RuntimeError):
                     self.down()
+                time.sleep(10)
 
     def discard(self) -> None:
         if not self.state_dir.exists():
