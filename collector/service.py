@@ -13,6 +13,7 @@ from borealis.settings import Settings
 from cluster.events import EventStore
 from collector.detectors import Detectors, detectors_wanted
 from collector.http import CollectorHttp
+from collector.localhost import LocalInstances
 from collector.logs.pipeline import LogPipeline
 from collector.pi_service import PerformanceInsights
 from collector.poller import InstancePoller
@@ -21,9 +22,12 @@ from collector.sampler import SessionSampler
 from collector.sources.activity import ActivitySource
 from collector.sources.base import Source
 from collector.sources.database import DatabaseSource
+from collector.sources.host import HostSource
 from collector.sources.instance import InstanceSource
+from collector.sources.process import ProcessSource
 from collector.sources.quorum import QuorumSource
 from collector.sources.replication import ReplicationSource
+from collector.sources.sizes import SizesSource
 from collector.sources.wal import WalSource
 from collector.targets import Target, targets_from_file, targets_from_state
 
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 
 def default_sources() -> list[Source]:
     # The instance source runs first: it finds the role and server version the others use.
+    local = LocalInstances()  # process and host metrics: only for instances on this host
     return [
         InstanceSource(),
         DatabaseSource(),
@@ -39,6 +44,9 @@ def default_sources() -> list[Source]:
         ActivitySource(),
         ReplicationSource(),
         QuorumSource(),
+        SizesSource(),
+        ProcessSource(local),
+        HostSource(local),
     ]
 
 

@@ -38,11 +38,10 @@ class ActivitySource:
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> ActivitySnapshot:
         rows = fetch_all(conn, query_for("activity", version_num) or "")
-        waits = fetch_all(conn, query_for("sync_waits", version_num) or "")[0]
         return ActivitySnapshot(
-            tuple((r["state"], r["connections"]) for r in rows),
-            waits["waiting"],
-            waits["longest_seconds"],
+            tuple((r["state"], r["connections"]) for r in rows if r["connections"]),
+            sum(r["sync_waiting"] for r in rows),
+            max((r["sync_longest_seconds"] for r in rows), default=0.0),
         )
 
     def families(self, polls: Sequence[InstancePoll]) -> Iterable[Metric]:

@@ -33,6 +33,7 @@ class DatabaseSnapshot:
     blk_write_seconds: float
     session_seconds: float | None
     active_seconds: float | None
+    oldest_xid_age: float
 
 
 # (metric name, snapshot field, help)
@@ -84,16 +85,24 @@ class DatabaseSource:
 
     def families(self, polls: Sequence[InstancePoll]) -> Iterable[Metric]:
         backends = gauge("borealis_database_backends", "Backends connected to any database.")
+        xid_age = gauge(
+            "borealis_oldest_xid_age",
+            "Age in transactions of the oldest unfrozen transaction id of any database, "
+            "max(age(datfrozenxid)) (MaximumUsedTransactionIDs); at 2,146,483,648 the server "
+            "stops assigning transaction ids to avoid wraparound.",
+        )
         counters = [(counter(name, doc), attr) for name, attr, doc in COUNTERS]
         for poll in polls:
             snap: DatabaseSnapshot | None = poll.results.get(self.name)
             if snap is None:
                 continue
             backends.add_metric(poll.labels, snap.backends)
+            xid_age.add_metric(poll.labels, snap.oldest_xid_age)
             for family, attr in counters:
                 value = getattr(snap, attr)
                 if value is not None:
                     family.add_metric(poll.labels, value)
         yield backends
+        yield xid_age
         for family, _ in counters:
             yield family

@@ -49,6 +49,10 @@ class InstanceSource:
             "borealis_wal_lsn_bytes", "The writer's current WAL position, in bytes from 0/0."
         )
         max_conn = gauge("borealis_max_connections", "The max_connections setting.")
+        block_size = gauge(
+            "borealis_block_size_bytes",
+            "The server's block size: blocks counted by borealis_blocks_*_total are this big.",
+        )
         for poll in polls:
             snap: InstanceSnapshot = poll.results["instance"]
             version = str(snap.version_num)
@@ -60,4 +64,5 @@ class InstanceSource:
             if snap.wal_lsn is not None:
                 lsn.add_metric(poll.labels, snap.wal_lsn)
             max_conn.add_metric(poll.labels, snap.max_connections)
-        yield from (info, writer, start, timeline, lsn, max_conn)
+            block_size.add_metric(poll.labels, snap.block_size)
+        yield from (info, writer, start, timeline, lsn, max_conn, block_size)

@@ -16,5 +16,6 @@ select coalesce(sum(numbackends), 0)::int as backends,
        coalesce(sum(blk_read_time), 0)::float8 / 1000 as blk_read_seconds,
        coalesce(sum(blk_write_time), 0)::float8 / 1000 as blk_write_seconds,
        null::float8 as session_seconds,
-       null::float8 as active_seconds
+       null::float8 as active_seconds,
+       (select max(age(datfrozenxid)) from pg_database)::float8 as oldest_xid_age
 from pg_stat_database

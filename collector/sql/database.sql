@@ -1,4 +1,5 @@
--- Instance-wide sums over pg_stat_database (shared objects included).
+-- Instance-wide sums over pg_stat_database (shared objects included), and the age of the
+-- oldest unfrozen transaction id of any database (MaximumUsedTransactionIDs).
 select coalesce(sum(numbackends), 0)::int as backends,
        coalesce(sum(xact_commit), 0)::float8 as xact_commit,
        coalesce(sum(xact_rollback), 0)::float8 as xact_rollback,
@@ -16,5 +17,6 @@ select coalesce(sum(numbackends), 0)::int as backends,
        coalesce(sum(blk_read_time), 0)::float8 / 1000 as blk_read_seconds,
        coalesce(sum(blk_write_time), 0)::float8 / 1000 as blk_write_seconds,
        coalesce(sum(session_time), 0)::float8 / 1000 as session_seconds,
-       coalesce(sum(active_time), 0)::float8 / 1000 as active_seconds
+       coalesce(sum(active_time), 0)::float8 / 1000 as active_seconds,
+       (select max(age(datfrozenxid)) from pg_database)::float8 as oldest_xid_age
 from pg_stat_database

@@ -103,7 +103,8 @@ def test_lag_series_exist_for_every_reader(stack: Stack) -> None:
     wait_for(
         lambda: (
             seen(
-                'aws_rds_aurora_replica_lag_average{dimension_Role="READER"}',
+                'aws_rds_aurora_replica_lag_average{dimension_Role="READER",'
+                'dimension_DBInstanceIdentifier!=""}',
                 "dimension_DBInstanceIdentifier",
             )
             >= readers

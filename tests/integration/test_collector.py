@@ -84,6 +84,9 @@ def test_live_instance_is_up_and_dead_one_is_down(collector: Collector) -> None:
         "activity": 1,
         "replication": 1,
         "quorum": 1,
+        "sizes": 1,
+        "process": 1,
+        "host": 1,
     }
 
 
