@@ -19,7 +19,6 @@ estimates that wait from the standbys' flush lag (CommitLatency adds it to the l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -29,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from collector.queries import query_for
 from collector.sources.base import InstancePoll, fetch_all, fetch_one, gauge
+from collector.syncrep import required_count
 
 
 @dataclass(frozen=True)
@@ -70,23 +70,11 @@ class ReplicationSnapshot:
     state: ReplicationState | None = None
 
 
-_SYNC_COUNT = re.compile(r"^\s*(?:(?:ANY|FIRST)\s+)?(\d+)\s*\(", re.IGNORECASE)
-
-
-def synchronous_count(names: str) -> int:
-    """How many standbys a commit waits for, from synchronous_standby_names:
-    '' -> 0, 'a, b' or '*' -> 1, 'FIRST 2 (a, b, c)' / '2 (a, b)' / 'ANY 4 (...)' -> the number."""
-    if not names.strip():
-        return 0
-    found = _SYNC_COUNT.match(names)
-    return int(found.group(1)) if found else 1
-
-
 def commit_wait_seconds(downstream: Sequence[Downstream], names: str) -> float:
     """The N-th smallest flush lag among the synchronous standbys: a commit returns once N
     of them flushed its WAL (for FIRST N, the N chosen ones are exactly the 'sync' ones).
     With fewer than N connected, commits block: the slowest one known is a lower bound."""
-    needed = synchronous_count(names)
+    needed = required_count(names)
     lags = sorted(d.flush_seconds for d in downstream if d.sync_state in ("sync", "quorum"))
     if needed == 0 or not lags:
         return 0.0

@@ -2,7 +2,8 @@ import pytest
 from prometheus_client.core import Metric
 
 from collector.sources.base import InstancePoll
-from collector.sources.quorum import QuorumSnapshot, QuorumSource, SyncPolicy, parse_standby_names
+from collector.sources.quorum import QuorumSnapshot, QuorumSource
+from collector.syncrep import SyncPolicy, parse_standby_names
 from collector.targets import Target
 
 

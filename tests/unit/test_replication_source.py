@@ -9,8 +9,8 @@ from collector.sources.replication import (
     ReplicationSource,
     ReplicationState,
     commit_wait_seconds,
-    synchronous_count,
 )
+from collector.syncrep import required_count
 from collector.targets import Target
 
 
@@ -88,7 +88,7 @@ def quorum_member(name: str, flush_s: float, sync_state: str = "quorum") -> Down
     ],
 )
 def test_synchronous_count(names: str, count: int) -> None:
-    assert synchronous_count(names) == count
+    assert required_count(names) == count
 
 
 def test_a_quorum_commit_waits_for_the_nth_fastest_flush() -> None:
