@@ -367,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `borealis status | head`: the reader left; say nothing more, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     finally:
         logging.getLogger(__name__).debug(
             "%s took %.2f s", args.command, time.monotonic() - started

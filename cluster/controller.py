@@ -100,6 +100,22 @@ class ClusterController:
         for seg in topology.segments:
             self._pg_dir(self.paths.segment_dir(seg.id))
 
+    def discard_incomplete_cluster(self) -> bool:
+        """Remove what a creation that never finished left (no topology.json was written):
+        stop its processes, delete its data. True when there was something to remove."""
+        pg = self.paths.pg
+        if self.paths.topology.exists() or not pg.exists() or not any(pg.iterdir()):
+            return False
+        data_root = pg / "data"
+        for data_dir in data_root.iterdir() if data_root.exists() else ():
+            pgctl.stop_process(pgctl.postmaster_pid(data_dir), sig=signal.SIGINT, timeout=30)
+        for pid_file in self.paths.run.glob("segment-*.pid"):
+            pgctl.stop_process(pgctl.read_pid(pid_file), sig=signal.SIGTERM, timeout=5)
+            pid_file.unlink(missing_ok=True)
+        pgctl.remove_tree(pg)
+        self.paths.secrets.unlink(missing_ok=True)
+        return True
+
     def write_pgpass(self) -> None:
         path = self.paths.pgpass
         path.write_text(self.credentials.pgpass_text())

@@ -163,6 +163,8 @@ class ClusterManager:
             )
             self.topology = topology
             self._init_runtime()
+            if self.controller.discard_incomplete_cluster():
+                log.warning("an earlier `up` stopped before the cluster was created; starting over")
             log.info("creating cluster %s with %d readers", topology.cluster_id, settings.readers)
             self.controller.create(topology)
             topology.save(self.paths.topology)

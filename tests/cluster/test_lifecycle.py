@@ -14,7 +14,12 @@ pytestmark = pytest.mark.cluster
 
 def test_up_down_up_reuses_the_cluster(shared_tmp: Path) -> None:
     state = shared_tmp / "lifecycle"
+    # What an `up` that died half-way through creating the cluster leaves behind.
+    leftover = state / "pg" / "data" / "borealis-instance-1"
+    leftover.mkdir(parents=True)
+    (leftover / "PG_VERSION").write_text("15\n")
     stack = start_stack(state, LIFECYCLE_PORTS, readers=1)
+    assert (leftover / "postgresql.conf").exists()  # initdb ran again in its place
     try:
         first = stack.status()
         assert len(first["instances"]) == 2
