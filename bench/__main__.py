@@ -1,6 +1,26 @@
-"""`make bench`: every benchmark, writing its section of docs/benchmarks.md."""
+"""`make bench`: every benchmark in turn, each rewriting its own section of docs/benchmarks.md.
 
-from bench import failover
+    python -m bench                    # failover, collector, pi (about 30 minutes)
+    python -m bench failover pi        # a subset
+Run on a quiet machine: the figures are only comparable when nothing else runs.
+"""
+
+import sys
+
+from bench import failover, pi
+from bench.collector.__main__ import main as collector_main
+
+BENCHES = {
+    "pi": lambda: pi.main([]),
+    "collector": lambda: collector_main(["--write"]),
+    "failover": lambda: failover.main(["--write-docs"]),
+}
 
 if __name__ == "__main__":
-    raise SystemExit(failover.main(["--write-docs"]))
+    chosen = sys.argv[1:] or list(BENCHES)
+    unknown = [name for name in chosen if name not in BENCHES]
+    if unknown:
+        raise SystemExit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
+    for name in chosen:
+        print(f"== bench {name}", flush=True)
+        BENCHES[name]()

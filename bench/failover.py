@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stall-minutes", type=float, default=10.0)
     parser.add_argument("--stall-s", type=float, default=1.5)
     parser.add_argument("--stall-every-s", type=float, default=20.0)
-    parser.add_argument("--port-base", type=int, default=37000)
+    parser.add_argument("--port-base", type=int, default=21000)
     # Under /var/tmp: the postgres OS user must reach it (a fixed name, so reruns replace it).
     state_root = Path("/var/tmp/borealis-bench")  # noqa: S108
     parser.add_argument("--state-root", type=Path, default=state_root)

@@ -352,12 +352,12 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(text)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port-base", type=int, default=42000)
+    parser.add_argument("--port-base", type=int, default=22000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     load_before = uptime()
     root = Path(tempfile.mkdtemp(prefix="borealis-bench-pi-", dir="/var/tmp"))
     os.chmod(root, 0o755)

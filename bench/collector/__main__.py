@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # Under /var/tmp, like the test stacks: the postgres OS user must reach it.
     default_state = Path("/var/tmp/borealis-bench-collector")  # noqa: S108
     parser.add_argument("--state-dir", type=Path, default=default_state)
-    parser.add_argument("--port-base", type=int, default=39000, help="the stack's port base")
+    parser.add_argument("--port-base", type=int, default=23000, help="the stack's port base")
     parser.add_argument("--readers", type=int, default=15)
     parser.add_argument("--cpu-seconds", type=float, default=30.0, help="each CPU window")
     parser.add_argument("--scrapes", type=int, default=50, help="/metrics scrapes to time")
