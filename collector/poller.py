@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from borealis.settings import CollectorSettings
+from collector.alert import ClusterAlert
 from collector.db import SourceError, connect, first_line
 from collector.sources.base import InstancePoll, Source
 from collector.sources.instance import InstanceSnapshot
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 PollObserver = Callable[[InstancePoll], None]
 
 
+def changed(previous: InstancePoll | None, current: InstancePoll) -> bool:
+    """An instance went down or changed role: its cluster may be failing over."""
+    if previous is None:
+        return False
+    return (previous.ok and not current.ok) or (
+        previous.ok and current.ok and previous.role != current.role
+    )
+
+
 class InstancePoller:
     def __init__(
         self,
@@ -33,8 +43,10 @@ class InstancePoller:
         sources: Sequence[Source],
         settings: CollectorSettings,
         observers: Sequence[PollObserver] = (),
+        alert: ClusterAlert | None = None,
     ) -> None:
         self.target = target
+        self.alert = alert or ClusterAlert()  # shared by the pollers of one cluster
         self.sources = sources
         self.settings = settings
         self.observers = observers  # called with every poll, on this thread (detectors)
@@ -47,6 +59,7 @@ class InstancePoller:
         self._version = 0
         self._conn: psycopg.Connection[Any] | None = None
         self._stop = threading.Event()
+        self._wake = self.alert.subscribe()
         self._thread = threading.Thread(
             target=self._run, name=f"poll-{target.db_instance}", daemon=True
         )
@@ -56,6 +69,7 @@ class InstancePoller:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
@@ -71,16 +85,20 @@ class InstancePoller:
         return poll is not None and poll.ok and now - poll.at <= self.settings.down_after_s
 
     def _run(self) -> None:
-        interval = self.settings.poll_interval_s
         while not self._stop.is_set():
             started = time.monotonic()
+            previous = self.latest
             try:
                 self.latest = self.poll_once()
             except Exception as exc:
                 log.exception("polling %s failed unexpectedly", self.target.db_instance)
                 self.latest = self._failed(f"internal error: {exc}")
+            if changed(previous, self.latest):
+                self.alert.raise_alert()
             self._notify(self.latest)
-            self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+            self._wake.clear()
+            interval = self.alert.interval(self.settings.poll_interval_s)
+            self._wake.wait(max(0.0, interval - (time.monotonic() - started)))
         self._close()
 
     def _notify(self, poll: InstancePoll) -> None:

@@ -11,6 +11,7 @@ from borealis.errors import ConfigError
 from borealis.paths import StatePaths
 from borealis.settings import Settings
 from cluster.events import EventStore
+from collector.alert import ClusterAlert
 from collector.detectors import Detectors, detectors_wanted
 from collector.http import CollectorHttp
 from collector.localhost import LocalInstances
@@ -80,7 +81,10 @@ class Collector:
         if self.events is not None and detectors_wanted(cfg.detectors, bool(cfg.targets_file)):
             self.detectors = Detectors(self.events, down_after_s=cfg.down_after_s)
         observers = [self.detectors.observe] if self.detectors else []
-        self.pollers = [InstancePoller(t, self.sources, cfg, observers) for t in self.targets]
+        alerts = {t.cluster: ClusterAlert() for t in self.targets}  # one per cluster
+        self.pollers = [
+            InstancePoller(t, self.sources, cfg, observers, alerts[t.cluster]) for t in self.targets
+        ]
         self.samplers = [SessionSampler(t, cfg, consumers=[]) for t in self.targets]
         self.pi = PerformanceInsights(self.settings, self.samplers)
         registry = build_registry(self.sources, self.pollers, self.samplers)

@@ -156,3 +156,51 @@ def test_a_hung_instance_goes_down_and_comes_back(collector: Collector, postgres
     finally:
         postgres.signal_all(signal.SIGCONT)
     wait_for(lambda: value_for(collector, "borealis_up", db_instance="live-instance") == 1, 15)
+
+
+def test_an_instance_going_down_speeds_up_its_cluster_s_polls(
+    postgres: Postgres, shared_tmp: Path
+) -> None:
+    """While one instance of a cluster fails, the others are polled every 0.2 s (not every
+    1 s), so a failover's new writer shows within a fraction of a second."""
+    with postgres.connect() as conn:
+        conn.execute("drop role if exists doomed")
+        conn.execute("create role doomed login password 'doomed'")
+        conn.execute("grant pg_monitor to doomed")
+    settings = replace(
+        Settings(state_dir=shared_tmp / "alert-state"),
+        collector=CollectorSettings(poll_interval_s=1.0, sample_interval_s=1.0),
+    )
+    settings = replace(settings, ports=replace(settings.ports, base=INTEGRATION_PORTS + 600))
+    doomed_dsn = postgres.monitor_dsn.replace("user=monitor", "user=doomed").replace(
+        "password=integration-monitor", "password=doomed"
+    )
+    targets = [
+        Target("alert", "steady", postgres.monitor_dsn),
+        Target("alert", "doomed", doomed_dsn),
+    ]
+    collector = Collector(settings, targets, events=None)
+    collector.start()
+    try:
+        for name in ("steady", "doomed"):
+            wait_for(lambda name=name: value_for(collector, "borealis_up", db_instance=name), 10)
+        before = value_for(collector, "borealis_polls_total", db_instance="steady") or 0
+        with postgres.connect() as conn:
+            conn.execute("alter role doomed nologin")
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'doomed'"
+            )
+        wait_for(lambda: value_for(collector, "borealis_up", db_instance="doomed") == 0, 10)
+        # At the normal 1 s cadence this takes about 8 s; alerted, under 2.
+        wait_for(
+            lambda: (
+                (value_for(collector, "borealis_polls_total", db_instance="steady") or 0)
+                >= before + 8
+            ),
+            4,
+            what="fast polls of the rest of the cluster",
+        )
+    finally:
+        collector.stop()
+        with postgres.connect() as conn:
+            conn.execute("alter role doomed login")
