@@ -293,9 +293,8 @@ def report(
         "## Performance Insights",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, with "
-        "`make install-test && .venv/bin/python -m bench.pi` (about 4 minutes). The machine is "
-        "shared: `uptime` before: "
-        f"`{load[0]}`; after: `{load[1]}`.",
+        "`make install-test && .venv/bin/python -m bench.pi` (about 4 minutes). `uptime` "
+        f"before: `{load[0]}`; after: `{load[1]}`.",
         "",
         "One PostgreSQL 15 instance with 20 idle connections, 4 sessions in `pg_sleep(1)` loops "
         "and 2 waiting on row locks; the collector alone (`borealis collector --targets`) as "

@@ -65,9 +65,9 @@ def render(r: dict[str, Any]) -> str:
         f"Stack: 1 writer + {r['readers']} readers ({n} instances), six storage segments, "
         f"light load of {r['light_load_tx_per_s']:g} write transactions/s on the writer.",
         "",
-        "The machine was shared with other engineers' test runs: load before "
-        f"`{r['load_before']}`, after `{r['load_after']}`. Timings on a busy 2-core machine "
-        "are high and noisy; the side-by-side ratios are the figures to trust.",
+        f"Load before `{r['load_before']}`, after `{r['load_after']}` (the stack itself and the "
+        "benchmark's clients make the load after). Timings on a 2-core machine are noisy; the "
+        "side-by-side ratios are the figures to trust.",
         "",
         "| figure | measured | target | verdict |",
         "|---|---|---|---|",
