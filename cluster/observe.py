@@ -17,7 +17,7 @@ import psycopg
 
 from cluster.credentials import Credentials
 from cluster.pgctl import parse_lsn
-from cluster.sqlconn import MANAGER_APPLICATION, dsn
+from cluster.sqlconn import MANAGER_APPLICATION, dsn, session_options
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class Prober:
                     autocommit=True,
                     connect_timeout=max(1, round(self.timeout)),
                     application_name=MANAGER_APPLICATION,
-                    options=f"-c statement_timeout={int(self.timeout * 1000)}",
+                    options=session_options(int(self.timeout * 1000)),
                 )
             self.latest = probe(self._conn, self.instance_id)
             self.last_error = None

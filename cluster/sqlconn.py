@@ -18,6 +18,16 @@ class InstanceUnreachable(BorealisError):
     """An instance did not answer in time, or refused the connection."""
 
 
+def session_options(statement_timeout_ms: int = 0) -> str:
+    """Startup options of the manager's sessions. Its own control operations (ALTER SYSTEM to
+    repoint a reader, slots, promotion) are recorded in the control-plane trail, not in the
+    database's pgaudit log, as AWS's own operations stay out of an Aurora user's audit log."""
+    options = "-c pgaudit.log=none"
+    if statement_timeout_ms:
+        options += f" -c statement_timeout={statement_timeout_ms}"
+    return options
+
+
 def dsn(
     port: int, credentials: Credentials, user: str = SUPERUSER, dbname: str = "postgres"
 ) -> str:
@@ -39,7 +49,7 @@ def connect(
     statement_timeout_ms: int = 0,
     dbname: str = "postgres",
 ) -> Iterator[psycopg.Connection[Any]]:
-    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    options = session_options(statement_timeout_ms)
     try:
         conn = psycopg.connect(
             dsn(port, credentials, dbname=dbname),

@@ -17,7 +17,7 @@ CSS = """
 body { font-family: system-ui, sans-serif; margin: 0; }
 .nav { background: #232f3e; padding: 10px 20px; }
 .nav a { color: #fff; margin-right: 18px; text-decoration: none; }
-.nav .brand { color: #ff9900; font-weight: bold; }
+.nav .brand { color: #ff9900; font-weight: bold; margin-right: 24px; }
 .content { padding: 10px 20px; }
 .topology { display: flex; gap: 16px; }
 .az-column { flex: 1; background: #f4f6f8; padding: 8px; border-radius: 6px; }

@@ -12,7 +12,13 @@ from selenium.webdriver.chrome.service import Service
 
 from dashboards.headless import CHROMEDRIVER, chromium_options
 
-PAGES = {"overview": "/", "replication": "/replication", "io": "/io", "events": "/events"}
+PAGES = {
+    "overview": "/",
+    "replication": "/replication",
+    "io": "/io",
+    "performance-insights": "/performance-insights",
+    "events": "/events",
+}
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 

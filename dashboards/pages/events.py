@@ -23,6 +23,10 @@ def table(component_id: str, page_size: int = 25) -> Any:
         data=[],
         page_size=page_size,
         style_cell={"textAlign": "left", "fontFamily": "monospace", "fontSize": 12},
+        # Long messages wrap inside the page instead of widening the table.
+        style_data={"whiteSpace": "normal", "height": "auto"},
+        style_cell_conditional=[{"if": {"column_id": "Message"}, "width": "55%"}],
+        style_table={"overflowX": "auto"},
         style_data_conditional=[
             {
                 "if": {"filter_query": '{failover} = "yes"'},
