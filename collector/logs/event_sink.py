@@ -83,11 +83,15 @@ class LogEventSink:
                 key = (item.line.session_id, item.audit.statement_id, event_id)
                 self._statements.setdefault(key, []).append(item)
         elif item.kind is LineKind.FATAL:
-            # Not listed (still counted and exported): Borealis' own sessions, and the WAL
+            # Not listed (still counted and exported): Borealis' own sessions; the WAL
             # receiver, which retries every wal_retrieve_retry_interval while its primary is
-            # away (replication stops are the detectors' RDS-EVENT-0045/0057).
+            # away (replication stops are the detectors' RDS-EVENT-0045/0057); and SQLSTATE
+            # class 57, operator intervention ("the database system is starting up",
+            # "terminating connection due to administrator command"), which every restart
+            # and shutdown causes and which the instance's own events already report.
             own = item.line.application_name in OWN_APPLICATIONS
-            if not own and item.line.backend_type != "walreceiver":
+            restart = (item.line.state_code or "").startswith("57")
+            if not own and not restart and item.line.backend_type != "walreceiver":
                 self._fatal(item)
         elif item.kind is LineKind.PANIC:
             self._add(

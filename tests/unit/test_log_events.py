@@ -94,7 +94,9 @@ def test_a_brute_force_attempt_cannot_flood_the_store(tmp_path: Path) -> None:
     assert "users: user" in last_message and "hosts: 10.0.0.7" in last_message
 
 
-def test_fatal_errors_of_own_sessions_and_wal_receivers_are_not_listed(tmp_path: Path) -> None:
+def test_fatal_errors_of_own_sessions_restarts_and_wal_receivers_are_not_listed(
+    tmp_path: Path,
+) -> None:
     tailer, path = tailer_for(tmp_path)
     fatal = {
         "error_severity": "FATAL",
@@ -106,10 +108,16 @@ def test_fatal_errors_of_own_sessions_and_wal_receivers_are_not_listed(tmp_path:
         "state_code": "08006",
         "message": "could not connect to the primary server: connection refused\n\tIs it up?",
     }
+    too_many = {
+        "error_severity": "FATAL",
+        "state_code": "53300",
+        "message": "sorry, too many clients already",
+    }
     append(
         path,
         raw(**fatal, application_name="borealis-collector"),
-        raw(**fatal, application_name="app-server"),
+        raw(**fatal, application_name="app-server"),  # every fast shutdown does this
+        raw(**too_many, application_name="app-server"),
         raw(**receiver, backend_type="walreceiver", user=None, dbname=None),
         raw(**receiver, backend_type="startup", user=None, dbname=None),
     )
@@ -117,8 +125,8 @@ def test_fatal_errors_of_own_sessions_and_wal_receivers_are_not_listed(tmp_path:
     assert events(tmp_path) == [
         (
             "BOREALIS-EVENT-0131",
-            "FATAL 57P01 in a client backend session (user alice, database app): "
-            "terminating connection due to administrator command",
+            "FATAL 53300 in a client backend session (user alice, database app): "
+            "sorry, too many clients already",
         ),
         (
             "BOREALIS-EVENT-0131",
