@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from collector.db import SourceError, connect, first_line
 from collector.sources.base import InstancePoll, Source
 from collector.sources.instance import InstanceSnapshot
 from collector.targets import UNKNOWN, Target
+from collector.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def changed(previous: InstancePoll | None, current: InstancePoll) -> bool:
     )
 
 
-class InstancePoller:
+class InstancePoller(Worker):
     def __init__(
         self,
         target: Target,
@@ -58,21 +58,12 @@ class InstancePoller:
         self._role = target.expected_role
         self._version = 0
         self._conn: psycopg.Connection[Any] | None = None
-        self._stop = threading.Event()
+        super().__init__(f"poll-{target.db_instance}")
         self._wake = self.alert.subscribe()
-        self._thread = threading.Thread(
-            target=self._run, name=f"poll-{target.db_instance}", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        super().stop()
         self._wake.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
 
     @property
     def role(self) -> str:

@@ -38,6 +38,7 @@ from collector.queries import query_for
 from collector.targets import Target
 from collector.topk import CappedCounters
 from collector.waits import ProfileDelta, ProfileRead, split_waits
+from collector.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ class LoadAccumulator:
             return dict(self.by_wait), self.samples, self.sampled_seconds
 
 
-class SessionSampler:
+class SessionSampler(Worker):
     """One thread per instance; hands every sample (and stats read) to its consumers."""
 
     def __init__(
@@ -302,10 +303,7 @@ class SessionSampler:
         self._profile_text = ""
         self._profile_read_at = 0.0
         self._next_stats = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"sample-{target.db_instance}", daemon=True
-        )
+        super().__init__(f"sample-{target.db_instance}")
         self.sessions = SessionBook(self.digests, settings.sql_literals)
         # The hot query has no parameters: our own application names are fixed literals.
         self._hot = sql.SQL(query_for("active_sessions", 150000) or "").format(
@@ -313,15 +311,6 @@ class SessionSampler:
         )
         self._hot_text = ""
         self._details_sql = query_for("session_details", 150000) or ""
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         interval = self.settings.sample_interval_s

@@ -5,7 +5,6 @@ and retried on the next tick; nothing here can stop the collector."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +15,7 @@ from collector.logs.event_sink import LogEventSink
 from collector.logs.follow import LogFollower
 from collector.logs.records import parse_line
 from collector.targets import Target
+from collector.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class OtelEmitter(Protocol):
     def emit(self, target: Target, item: Classified) -> None: ...
 
 
-class LogTailer:
+class LogTailer(Worker):
     def __init__(
         self,
         target: Target,
@@ -44,10 +44,7 @@ class LogTailer:
         self.last_duration = 0.0
         self.errors_total = 0
         self._last_error = ""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"logs-{target.db_instance}", daemon=True
-        )
+        super().__init__(f"logs-{target.db_instance}")
 
     # --- the view the metrics collector reads ---------------------------------------------
 
@@ -60,15 +57,6 @@ class LogTailer:
         return dict(self.events.limiter.suppressed_total) if self.events else {}
 
     # --- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         self.tick()
