@@ -5,6 +5,11 @@ and adds the elapsed time since the previous sample to a counter per wait event,
 `rate(borealis_db_load_seconds_total[w])` over any window is exactly the average number of
 active sessions (AAS), which is what PI calls DB load.
 
+Samples come in round trips of about a second (active_sessions.sql): the server takes them on
+its own clock's grid and returns them together, so 100 ms sampling costs one Python wake-up
+and one result a second, not ten. A sample's weight is the server time since the previous
+one, so a tick that was missed (a slow round trip) is covered by the next.
+
 When pg_wait_sampling is installed (and `collector.wait_sampling` is on), its profile (wait
 counts per process, sampled every 10 ms in the server) splits each session's weight across
 the waits it really went through (collector/waits.py); pg_stat_activity still supplies every
@@ -45,6 +50,8 @@ log = logging.getLogger(__name__)
 __all__ = ["CPU", "ActiveSession", "LoadAccumulator", "Sample", "SessionSampler"]
 
 PROFILE_EVERY_S = 1.0  # read pg_wait_sampling's profile about this often
+# One round trip carries the samples of about this long (see active_sessions.sql).
+BATCH_S = 1.0
 MAX_DIGEST_TEXTS = 20_000
 
 
@@ -86,7 +93,7 @@ class DigestBook:
     def digest_id(self, query_id: int | None, query: str) -> str:
         if query_id:
             key = str(query_id)
-            if key not in self._texts:
+            if not self._texts.get(key) and (query or key not in self._texts):
                 self._remember(key, normalize(query))
             return key
         text = normalize(query)
@@ -115,89 +122,68 @@ class DigestBook:
 
 
 @dataclass(frozen=True)
-class Who:
-    """What stays the same for a session (a pid with its backend start)."""
-
-    backend_start: float
-    user: str
-    user_id: int
-    database: str
-    host: str
-    session_type: str
-
-
-@dataclass(frozen=True)
 class Statement:
     digest_id: str
     sql_id: str
     query: str  # kept only when collector.sql_literals is on
 
 
-class SessionBook:
-    """Sessions and statements already described, so a sample needs one cheap query; a new
-    session or statement costs one more query (session_details.sql) the first time."""
+class StatementBook:
+    """Statements already digested, by (pid, statement start): a statement's text comes only
+    with its first row of a batch, and sqlparse runs once per statement, not once a sample."""
 
     MAX = 10_000
 
     def __init__(self, digests: DigestBook, literals: bool) -> None:
         self.digests = digests
         self.literals = literals
-        self.who: dict[int, Who] = {}
-        self.statements: dict[tuple[int, float], Statement] = {}
+        self._known: dict[tuple[int, float], Statement] = {}
 
-    def missing(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
-        """Pids of hot rows whose session or statement is not described yet."""
-        return [row[0] for row in rows if not self._described(*row[:6])]
+    def statement(
+        self, pid: int, start: float, query_id: int | None, text: str | None
+    ) -> Statement:
+        key = (pid, start)
+        known = self._known.get(key)
+        if known is not None and (text is None or known.digest_id):
+            return known
+        if text is None and not query_id:  # its text went with a batch we did not keep
+            return Statement("", "", "")
+        if len(self._known) >= self.MAX:
+            self._known.clear()
+        query = text or ""
+        digest_id = self.digests.digest_id(query_id, query)
+        sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
+        known = Statement(digest_id, sql_id, query if self.literals else "")
+        self._known[key] = known
+        return known
 
-    def _described(
-        self, pid: int, backend_start: float, _t: Any, _e: Any, query_id: int | None, start: float
-    ) -> bool:
-        who = self.who.get(pid)
-        if who is None or who.backend_start != backend_start:
-            return False
-        if self.literals or not query_id:
-            return (pid, start) in self.statements
-        return self.digests.known(query_id)
 
-    def learn(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        if len(self.who) > self.MAX or len(self.statements) > self.MAX:
-            self.who.clear()
-            self.statements.clear()
-        for pid, backend_start, user, user_id, database, host, kind, query_id, start, text in rows:
-            self.who[pid] = Who(backend_start, user, user_id, database, host, kind)
-            query = text or ""
-            digest_id = self.digests.digest_id(query_id, query)
-            sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
-            self.statements[(pid, start)] = Statement(
-                digest_id, sql_id, query if self.literals else ""
+def sessions_of(rows: Sequence[tuple[Any, ...]], book: StatementBook) -> tuple[ActiveSession, ...]:
+    """The active sessions of one tick's rows (columns as in active_sessions.sql)."""
+    sessions = []
+    for row in rows:
+        (_n, _at, pid, _bs, wait_type, wait_event, query_id, query_start, application, user,
+         user_id, database, host, kind, text) = row  # fmt: skip
+        statement = book.statement(pid, query_start, query_id, text)
+        sessions.append(
+            ActiveSession(
+                pid=pid,
+                user=user,
+                database=database,
+                application=application,
+                host=host,
+                session_type=kind,
+                wait_event_type=wait_type or CPU,
+                wait_event=wait_event or CPU,
+                query_id=query_id,
+                query=statement.query,
+                user_id=user_id,
+                digest_id=statement.digest_id,
+                sql_id=statement.sql_id,
+                query_start=query_start or 0.0,
             )
-
-    def session(self, row: tuple[Any, ...]) -> ActiveSession:
-        pid, backend_start, wait_type, wait_event, query_id, query_start, application = row[:7]
-        who = self.who.get(pid)
-        if who is None or who.backend_start != backend_start:  # gone before it was described
-            who = Who(backend_start, "", 0, "", "", "")
-        statement = self.statements.get((pid, query_start))
-        if statement is None or (query_id and not self.literals):
-            digest_id = self.digests.digest_id(query_id, "") if query_id else ""
-            statement = Statement(digest_id, digest_id, "") if digest_id else statement
-        statement = statement or Statement("", "", "")
-        return ActiveSession(
-            pid=pid,
-            user=who.user,
-            database=who.database,
-            application=application,
-            host=who.host,
-            session_type=who.session_type,
-            wait_event_type=wait_type or CPU,
-            wait_event=wait_event or CPU,
-            query_id=query_id,
-            query=statement.query,
-            user_id=who.user_id,
-            digest_id=statement.digest_id,
-            sql_id=statement.sql_id,
-            query_start=query_start or 0.0,
         )
+    return tuple(sessions)
 
 
 def attribute(
@@ -273,6 +259,14 @@ class LoadAccumulator:
             return dict(self.by_wait), self.samples, self.sampled_seconds
 
 
+def hot_query(version: int) -> sql.Composed:
+    """active_sessions.sql for a server: query_id came with PostgreSQL 14."""
+    return sql.SQL(query_for("active_sessions", version) or "").format(
+        own_applications=sql.Literal(list(OWN_APPLICATIONS)),
+        query_id=sql.SQL("s.query_id" if version >= 140000 else "null::int8"),
+    )
+
+
 class SessionSampler(Worker):
     """One thread per instance; hands every sample (and stats read) to its consumers."""
 
@@ -304,53 +298,43 @@ class SessionSampler(Worker):
         self._profile_read_at = 0.0
         self._next_stats = 0.0
         super().__init__(f"sample-{target.db_instance}")
-        self.sessions = SessionBook(self.digests, settings.sql_literals)
-        # The hot query has no parameters: our own application names are fixed literals.
-        self._hot = sql.SQL(query_for("active_sessions", 150000) or "").format(
-            own_applications=sql.Literal(list(OWN_APPLICATIONS))
-        )
+        self.statements = StatementBook(self.digests, settings.sql_literals)
+        self.per_round_trip = max(1, round(BATCH_S / settings.sample_interval_s))
         self._hot_text = ""
-        self._details_sql = query_for("session_details", 150000) or ""
+        self._last_at: float | None = None  # server clock of the last sample taken
 
     def _run(self) -> None:
-        interval = self.settings.sample_interval_s
-        previous: float | None = None
-        next_at = time.monotonic()
         while not self._stop.is_set():
-            started = time.monotonic()
             try:
-                sample = self.take(interval if previous is None else started - previous)
+                samples = self.take()
             except Exception:
                 log.exception("sampling %s failed unexpectedly", self.target.db_instance)
                 self.errors_total += 1
                 self._close()
-                sample = None
-            previous = started if sample is not None else None
-            if sample is not None:
-                self._handle(sample)
-            if self._conn is not None and started >= self._next_stats:
-                self._next_stats = started + self.settings.stats_interval_s
+                samples = None
+            if samples is None:  # the instance is down or hung: retry after a beat
+                self._stop.wait(min(1.0, BATCH_S))
+                continue
+            self._handle(samples)
+            if self._conn is not None and time.monotonic() >= self._next_stats:
+                self._next_stats = time.monotonic() + self.settings.stats_interval_s
                 self._read_stats()
-            next_at += interval
-            now = time.monotonic()
-            if next_at < now:  # fell behind: skip ahead rather than burst
-                next_at = now + interval
-            self._stop.wait(next_at - now)
         self._close()
 
-    def take(self, elapsed: float) -> Sample | None:
-        """One sample; `elapsed` is the time since the previous one (its weight)."""
+    def take(self) -> list[Sample] | None:
+        """One round trip: `per_round_trip` samples, taken by the server on its own clock's
+        `sample_interval_s` grid; None when the instance could not be sampled."""
         started = time.perf_counter()
+        interval = self.settings.sample_interval_s
         try:
             conn = self._connection()
             with conn.cursor() as cur:
-                cur.execute(self._hot_text, prepare=True)
+                cur.execute(
+                    self._hot_text,
+                    {"samples": self.per_round_trip, "period": interval},
+                    prepare=True,
+                )
                 rows = cur.fetchall()
-                active = [row for row in rows if row[0] is not None]
-                missing = self.sessions.missing(active)
-                if missing:
-                    cur.execute(self._details_sql, {"pids": missing}, prepare=True)
-                    self.sessions.learn(cur.fetchall())
         except (SourceError, psycopg.Error) as exc:
             self.errors_total += 1
             log.debug("sampling %s failed: %s", self.target.db_instance, first_line(exc))
@@ -358,17 +342,34 @@ class SessionSampler(Worker):
             return None
         finally:
             self.last_duration = time.perf_counter() - started
-        server_time = float(rows[0][7]) if rows else 0.0
-        sessions = tuple(self.sessions.session(row) for row in active)
-        # A stall (a hung instance, a paused process) must not count as load.
-        weight = min(elapsed, 2 * self.settings.sample_interval_s)
-        return Sample(self.target, time.time(), weight, sessions, server_time)
+        received = time.time()
+        ticks: dict[int, list[tuple[Any, ...]]] = {}
+        at: dict[int, float] = {}
+        for row in rows:
+            at[row[0]] = row[1]
+            if row[2] is not None:
+                ticks.setdefault(row[0], []).append(row)
+        if not at:
+            return []
+        last_at = at[max(at)]
+        samples = []
+        for n in sorted(at):
+            sampled_at = at[n]
+            elapsed = interval if self._last_at is None else sampled_at - self._last_at
+            self._last_at = sampled_at
+            # A stall (a hung instance, a paused process) must not count as load.
+            weight = max(0.0, min(elapsed, 2 * interval))
+            sessions = sessions_of(ticks.get(n, ()), self.statements)
+            wall_time = received - (last_at - sampled_at)  # our clock: servers may drift
+            samples.append(Sample(self.target, wall_time, weight, sessions, sampled_at))
+        return samples
 
-    def _handle(self, sample: Sample) -> None:
+    def _handle(self, samples: list[Sample]) -> None:
         if self.wait_sampling_schema is None:
-            self._emit(sample)
+            for sample in samples:
+                self._emit(sample)
             return
-        self._pending.append(sample)
+        self._pending.extend(samples)
         now = time.monotonic()
         if now - self._profile_read_at >= PROFILE_EVERY_S - self.settings.sample_interval_s / 2:
             self._profile_read_at = now
@@ -438,11 +439,13 @@ class SessionSampler(Worker):
         conn = connect(
             self.target.dsn,
             connect_timeout=self.settings.connect_timeout_s,
-            statement_timeout_ms=self.settings.statement_timeout_ms,
+            # a round trip spans its samples' interval, then has the usual allowance
+            statement_timeout_ms=self.settings.statement_timeout_ms + round(1000 * BATCH_S),
             application="borealis-collector",
         )
         self._version = conn.info.server_version
-        self._hot_text = self._hot.as_string(conn)
+        self._hot_text = hot_query(self._version).as_string(conn)
+        self._last_at = None
         with conn.cursor() as cur:
             cur.execute(query_for("pi_extensions", self._version) or "")
             schemas = {name: schema for name, schema in cur.fetchall()}

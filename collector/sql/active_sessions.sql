@@ -1,23 +1,50 @@
--- One Performance Insights sample, kept cheap for 100 ms sampling: straight from
--- pg_stat_get_activity (no joins), only what changes between samples. Who a session is
--- (user, database, host, type) and its statement text come from session_details.sql, once
--- per session and statement. Every active session but the collector's and manager's own,
--- and idle background processes (wait type Activity). Always at least one row: the server's
--- clock (epoch seconds), with a null pid when no session is active.
-select s.pid,
+-- Performance Insights samples, several per round trip: the server takes `samples` samples of
+-- its active sessions, one on each tick of a `period`-second grid of its own clock (sleeping
+-- in between), and returns them together. Python and the network are paid once a second
+-- instead of once a sample, which is what makes 100 ms sampling cheap without a C extension.
+--
+-- Order is forced by data, not by the planner: each tick's expression sleeps, then clears the
+-- statistics snapshot (pg_stat_get_activity would otherwise return the same copy all
+-- transaction), then reads the clock; that time is a parameter of the activity scan, so the
+-- scan is redone for every tick (function arguments are evaluated left to right).
+--
+-- Every active session but the collector's and manager's own and idle background processes
+-- (wait type Activity). Each tick has at least one row (a null pid when nothing is active).
+-- The statement text comes only with a statement's first row in the batch: the collector
+-- needs it once, to build the digest (or when collector.sql_literals is on).
+select g.n,
+       t.sampled_at,
+       s.pid,
        extract(epoch from s.backend_start)::float8 as backend_start,
        s.wait_event_type,
        s.wait_event,
-       s.query_id,
+       {query_id} as query_id,
        extract(epoch from coalesce(s.query_start, s.backend_start))::float8 as query_start,
        coalesce(s.application_name, '') as application_name,
-       extract(epoch from c.now)::float8 as sampled_at
-from (select clock_timestamp() as now) c
+       coalesce(r.rolname, '') as usename,
+       coalesce(s.usesysid, 0)::int8 as usesysid,
+       coalesce(d.datname, '') as datname,
+       coalesce(host(s.client_addr), s.client_hostname, 'local') as client_host,
+       coalesce(s.backend_type, '') as backend_type,
+       case when row_number() over (partition by s.pid, s.query_start order by g.n) = 1
+            then left(s.query, 4096) end as query
+from generate_series(1, %(samples)s::int) as g(n)
+cross join lateral (
+    select (pg_sleep(mod(%(period)s::numeric
+                         - mod(extract(epoch from clock_timestamp())::numeric + 0 * g.n,
+                               %(period)s::numeric),
+                         %(period)s::numeric)::float8)::text
+            || pg_stat_clear_snapshot()::text
+            || extract(epoch from clock_timestamp())::text)::float8 as sampled_at
+) as t
 left join lateral (
     select *
-    from pg_stat_get_activity(null) a
+    from pg_stat_get_activity(case when t.sampled_at > 0 then null::int end) as a
     where a.state = 'active'
       and a.pid <> pg_backend_pid()
       and coalesce(a.application_name, '') <> all({own_applications})
       and coalesce(a.wait_event_type, '') <> 'Activity'
-) s on true
+) as s on true
+left join pg_database as d on d.oid = s.datid
+left join pg_roles as r on r.oid = s.usesysid
+order by g.n

@@ -19,6 +19,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from borealis.settings import CollectorSettings, Settings
+from collector.sampler import SessionSampler
 from collector.service import Collector
 from collector.targets import Target
 from tests.conftest import INTEGRATION_PORTS, wait_for
@@ -395,3 +396,53 @@ def test_prometheus_gets_load_per_dimension_with_a_cap_on_values(
     assert all("pg_sleep(?)" in labels["digest_text"] for labels, _ in info)
     for name in ("user", "database", "host", "session_type"):
         assert samples_of(collector, f"borealis_db_load_by_{name}_seconds_total", text)
+
+
+def test_one_round_trip_carries_ten_samples_on_the_server_s_100_ms_grid(
+    postgres: Postgres,
+) -> None:
+    """At 100 ms the server takes ten samples per round trip, each a fresh look at
+    pg_stat_activity: a statement that ends mid-batch leaves the later samples, one that
+    starts mid-batch joins them with its text, and the weights add up to the time covered."""
+    target = Target("itest", "pi-round-trip", postgres.monitor_dsn, resource_id=RID)
+    sampler = SessionSampler(target, CollectorSettings(sample_interval_s=0.1), consumers=[])
+    workload = Workload(postgres)
+    try:
+        sampler.take()  # connect, and start the server's grid
+        workload.run("rt-long", "select pg_sleep(30)")
+        wait_for(lambda: _active(postgres, "rt-long"), timeout=10, what="rt-long active")
+        # Ends within the next round trip: sleeping 0.35 s from about 0.2 s into it.
+        starter = threading.Timer(0.2, workload.run, ("rt-short", "select pg_sleep(0.35) as x"))
+        starter.start()
+        samples = sampler.take()
+        starter.join()
+        assert samples is not None and len(samples) == 10
+        steps = [b.server_time - a.server_time for a, b in zip(samples, samples[1:], strict=False)]
+        assert all(0.07 < step < 0.13 for step in steps), steps
+        assert sum(s.weight for s in samples) == pytest.approx(1.0, abs=0.15)
+        apps = [{s.application for s in sample.sessions} for sample in samples]
+        assert all("rt-long" in seen for seen in apps), apps
+        with_short = [i for i, seen in enumerate(apps) if "rt-short" in seen]
+        assert 2 <= len(with_short) <= 5 and with_short == list(
+            range(with_short[0], with_short[-1] + 1)
+        ), apps
+        short = next(s for s in samples[with_short[-1]].sessions if s.application == "rt-short")
+        assert sampler.digests.text(short.digest_id) == "select pg_sleep(?) as x"
+        assert (short.user, short.database, short.session_type) == (
+            "postgres",
+            "postgres",
+            "client backend",
+        )
+    finally:
+        workload.stop("rt-")
+        sampler._close()
+
+
+def _active(postgres: Postgres, application: str) -> bool:
+    with postgres.connect() as conn:
+        row = conn.execute(
+            "select count(*) from pg_stat_activity where state = 'active' "
+            "and application_name = %s",
+            (application,),
+        ).fetchone()
+    return bool(row and row[0])
