@@ -11,10 +11,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from borealis.settings import CollectorSettings, Settings
+from collector.exposition import render
 from collector.service import Collector
 from collector.targets import Target
 from tests.conftest import INTEGRATION_PORTS, wait_for
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 def sample_values(collector: Collector, name: str) -> dict[tuple[tuple[str, str], ...], float]:
     assert collector.http is not None
-    text = generate_latest(collector.http.registry).decode()
+    text = render(collector.http.registry).decode()
     out = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
