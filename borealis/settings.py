@@ -116,6 +116,10 @@ class WorkloadSettings:
 @dataclass(frozen=True)
 class CollectorSettings:
     poll_interval_s: float = 1.0
+    # Process and host metrics from /proc (CPU, memory, I/O, network, disk): the costliest
+    # part of a poll, read this often (RDS Enhanced Monitoring offers 1 to 60 s); at most
+    # once a poll.
+    os_poll_interval_s: float = 3.0
     sample_interval_s: float = 1.0
     down_after_s: float = 2.0
     connect_timeout_s: float = 1.0
@@ -185,6 +189,8 @@ class Settings:
                 f"cluster_id {self.cluster_id!r} must start with a letter and hold only "
                 "letters, digits and hyphens (like a DBClusterIdentifier)"
             )
+        if self.collector.os_poll_interval_s <= 0:
+            raise ConfigError("collector.os_poll_interval_s must be more than 0")
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
         _validate_logs(self.collector.logs)

@@ -25,6 +25,8 @@ from collector.worker import Worker
 log = logging.getLogger(__name__)
 
 PollObserver = Callable[[InstancePoll], None]
+# An OS reading due within this much of now is taken now: polls drift by milliseconds.
+OS_SLACK_S = 0.1
 
 
 def changed(previous: InstancePoll | None, current: InstancePoll) -> bool:
@@ -58,6 +60,8 @@ class InstancePoller(Worker):
         self._role = target.expected_role
         self._version = 0
         self._conn: psycopg.Connection[Any] | None = None
+        # The last reading of each OS-metrics source: (when, result, duration).
+        self._os_readings: dict[str, tuple[float, Any, float]] = {}
         super().__init__(f"poll-{target.db_instance}")
         self._wake = self.alert.subscribe()
 
@@ -123,12 +127,18 @@ class InstancePoller(Worker):
                 )
             except SourceError as exc:
                 return self._failed(str(exc))
+            self._os_readings.clear()  # maybe a restarted instance: new processes
         conn = self._conn
         results: dict[str, Any] = {}
         durations: dict[str, float] = {}
         errors: dict[str, str] = {}
         ok = True
+        os_due = time.monotonic() - self.settings.os_poll_interval_s + OS_SLACK_S
         for source in self.sources:
+            reading = self._os_readings.get(source.name) if source.os_metrics else None
+            if reading is not None and reading[0] > os_due:
+                _, results[source.name], durations[source.name] = reading
+                continue
             started = time.perf_counter()
             try:
                 results[source.name] = source.poll(conn, self._version)
@@ -141,6 +151,12 @@ class InstancePoller(Worker):
                     durations[source.name] = time.perf_counter() - started
                     break
             durations[source.name] = time.perf_counter() - started
+            if source.os_metrics and source.name in results:
+                self._os_readings[source.name] = (
+                    time.monotonic(),
+                    results[source.name],
+                    durations[source.name],
+                )
             if source.name == "instance" and isinstance(results.get("instance"), InstanceSnapshot):
                 snap: InstanceSnapshot = results["instance"]
                 self._role = "reader" if snap.in_recovery else "writer"

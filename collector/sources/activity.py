@@ -35,6 +35,7 @@ class ActivitySnapshot:
 
 class ActivitySource:
     name = "activity"
+    os_metrics = False
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> ActivitySnapshot:
         rows = fetch_all(conn, query_for("activity", version_num) or "")

@@ -35,6 +35,9 @@ class InstancePoll:
 
 class Source(Protocol):
     name: str
+    # True for the /proc-based sources: polled every collector.os_poll_interval_s, their
+    # last result standing in between.
+    os_metrics: bool
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> Any:
         """Query the instance; return a frozen snapshot (None when not applicable)."""

@@ -76,6 +76,7 @@ COUNTERS = (
 
 class DatabaseSource:
     name = "database"
+    os_metrics = False
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> DatabaseSnapshot:
         row = fetch_one(conn, query_for("database", version_num) or "")

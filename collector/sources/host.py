@@ -45,6 +45,7 @@ MEMINFO_KEYS = ("MemTotal", "MemAvailable", "SwapTotal", "SwapFree")
 
 class HostSource:
     name = "host"
+    os_metrics = True
 
     def __init__(self, local: LocalInstances) -> None:
         self.local = local

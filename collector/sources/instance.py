@@ -26,6 +26,7 @@ class InstanceSnapshot:
 
 class InstanceSource:
     name = "instance"
+    os_metrics = False
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> InstanceSnapshot:
         row = fetch_one(conn, query_for("instance", version_num or 150000) or "")

@@ -142,6 +142,7 @@ COUNTERS = (
 
 class ProcessSource:
     name = "process"
+    os_metrics = True
 
     def __init__(self, local: LocalInstances, pss_refresh_s: float = PSS_REFRESH_S) -> None:
         self.local = local

@@ -30,6 +30,7 @@ class QuorumSnapshot:
 
 class QuorumSource:
     name = "quorum"
+    os_metrics = False
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> QuorumSnapshot | None:
         row = fetch_one(conn, query_for("quorum", version_num) or "")

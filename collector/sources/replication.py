@@ -182,6 +182,7 @@ class _Families:
 
 class ReplicationSource:
     name = "replication"
+    os_metrics = False
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> ReplicationSnapshot:
         senders = fetch_all(conn, query_for("replication_senders", version_num) or "")

@@ -30,6 +30,7 @@ class SizesSnapshot:
 
 class SizesSource:
     name = "sizes"
+    os_metrics = False
 
     def __init__(self, refresh_s: float = REFRESH_S) -> None:
         self.refresh_s = refresh_s

@@ -39,6 +39,7 @@ COUNTERS = (
 
 class WalSource:
     name = "wal"
+    os_metrics = False
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> WalSnapshot | None:
         sql = query_for("wal", version_num)

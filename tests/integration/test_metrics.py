@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from borealis.settings import CollectorSettings, Settings
 from collector.localhost import LocalInstances
+from collector.poller import InstancePoller
 from collector.procfs import ProcFs
 from collector.service import Collector
 from collector.sources.base import Source
@@ -187,3 +189,46 @@ def test_an_instance_on_another_host_has_no_process_metrics_and_no_error(
         assert value_for(collector, "borealis_up", db_instance=LIVE) == 1
     finally:
         collector.stop()
+
+
+class CountingSource:
+    """A source that counts how often it is read."""
+
+    def __init__(self, name: str, os_metrics: bool) -> None:
+        self.name = name
+        self.os_metrics = os_metrics
+        self.reads = 0
+
+    def poll(self, conn: object, version_num: int) -> int:
+        self.reads += 1
+        return self.reads
+
+    def families(self, polls: object) -> list[object]:
+        return []
+
+
+def test_os_sources_are_read_every_os_poll_interval_and_their_reading_stands_between(
+    postgres: Postgres,
+) -> None:
+    counting = CountingSource("counting", os_metrics=True)
+    every_poll = CountingSource("every-poll", os_metrics=False)
+    target = Target("itest", "cadence", postgres.monitor_dsn, resource_id="db-CADENCE")
+    settings = CollectorSettings(poll_interval_s=0.1, os_poll_interval_s=0.6)
+    sources = [InstanceSource(), counting, every_poll]
+    poller = InstancePoller(target, sources, settings)  # type: ignore[arg-type]
+    try:
+        started = time.monotonic()
+        polls = []
+        while time.monotonic() - started < 1.5:
+            polls.append(poller.poll_once())
+            time.sleep(0.1)
+        assert all(p.ok for p in polls)
+        readings = [p.results["counting"] for p in polls]
+        # Every poll carries a reading; a fresh one about every 0.6 s (3 in 1.5 s), not 15.
+        assert len(polls) >= 10 and counting.reads == 3, (len(polls), readings)
+        assert readings == sorted(readings) and readings[0] == 1
+        # The other sources are read on every poll all the same.
+        assert every_poll.reads == len(polls)
+        assert [p.results["every-poll"] for p in polls] == list(range(1, len(polls) + 1))
+    finally:
+        poller._close()
