@@ -53,6 +53,7 @@ PROFILE_EVERY_S = 1.0  # read pg_wait_sampling's profile about this often
 # One round trip carries the samples of about this long (see active_sessions.sql).
 BATCH_S = 1.0
 MAX_DIGEST_TEXTS = 20_000
+MAX_SEEN_SESSIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -158,31 +159,43 @@ class StatementBook:
         return known
 
 
-def sessions_of(rows: Sequence[tuple[Any, ...]], book: StatementBook) -> tuple[ActiveSession, ...]:
-    """The active sessions of one tick's rows (columns as in active_sessions.sql)."""
+def sessions_of(
+    rows: Sequence[tuple[Any, ...]],
+    book: StatementBook,
+    seen: dict[tuple[Any, ...], ActiveSession] | None = None,
+) -> tuple[ActiveSession, ...]:
+    """The active sessions of one tick's rows (columns as in active_sessions.sql). `seen`
+    keeps the sessions of earlier ticks: a session in the same state is the same object."""
+    seen = {} if seen is None else seen
     sessions = []
     for row in rows:
+        key = row[2:14]  # everything but the tick, its time and the statement text
+        known = seen.get(key)
+        if known is not None:
+            sessions.append(known)
+            continue
         (_n, _at, pid, _bs, wait_type, wait_event, query_id, query_start, application, user,
          user_id, database, host, kind, text) = row  # fmt: skip
         statement = book.statement(pid, query_start, query_id, text)
-        sessions.append(
-            ActiveSession(
-                pid=pid,
-                user=user,
-                database=database,
-                application=application,
-                host=host,
-                session_type=kind,
-                wait_event_type=wait_type or CPU,
-                wait_event=wait_event or CPU,
-                query_id=query_id,
-                query=statement.query,
-                user_id=user_id,
-                digest_id=statement.digest_id,
-                sql_id=statement.sql_id,
-                query_start=query_start or 0.0,
-            )
+        if len(seen) >= MAX_SEEN_SESSIONS:
+            seen.clear()
+        seen[key] = session = ActiveSession(
+            pid=pid,
+            user=user,
+            database=database,
+            application=application,
+            host=host,
+            session_type=kind,
+            wait_event_type=wait_type or CPU,
+            wait_event=wait_event or CPU,
+            query_id=query_id,
+            query=statement.query,
+            user_id=user_id,
+            digest_id=statement.digest_id,
+            sql_id=statement.sql_id,
+            query_start=query_start or 0.0,
         )
+        sessions.append(session)
     return tuple(sessions)
 
 
@@ -233,23 +246,37 @@ class LoadAccumulator:
         }
 
     def add(self, sample: Sample) -> None:
+        self.add_all((sample,))
+
+    def add_all(self, samples: Sequence[Sample]) -> None:
+        """Samples of one round trip: summed first, so the capped counters (and their
+        decay) are updated once per round trip rather than once per sample."""
         now = time.monotonic()
-        with self._lock:
-            self.samples += 1
-            self.sampled_seconds += sample.weight
+        # A session in the same state from tick to tick is the same object (sessions_of):
+        # sum its weight first, then spread it over the dimensions once.
+        weights: dict[int, tuple[ActiveSession, float]] = {}
+        for sample in samples:
             for session in sample.sessions:
-                key = (session.wait_event_type, session.wait_event)
-                self.by_wait[key] = self.by_wait.get(key, 0.0) + sample.weight * session.share
-        if not sample.sessions:
-            return
+                known = weights.get(id(session))
+                value = sample.weight * session.share
+                weights[id(session)] = (session, value + (known[1] if known else 0.0))
+        by_wait: dict[tuple[str, str], float] = {}
         by_sql: dict[str, float] = {}
         by_dimension: dict[str, dict[str, float]] = {name: {} for name in self.by_dimension}
-        for session in sample.sessions:
-            value = sample.weight * session.share
+        for session, value in weights.values():
+            key = (session.wait_event_type, session.wait_event)
+            by_wait[key] = by_wait.get(key, 0.0) + value
             by_sql[session.digest_id] = by_sql.get(session.digest_id, 0.0) + value
             for name, sums in by_dimension.items():
-                key = getattr(session, name)
-                sums[key] = sums.get(key, 0.0) + value
+                dimension = getattr(session, name)
+                sums[dimension] = sums.get(dimension, 0.0) + value
+        with self._lock:
+            self.samples += len(samples)
+            self.sampled_seconds += sum(sample.weight for sample in samples)
+            for key, value in by_wait.items():
+                self.by_wait[key] = self.by_wait.get(key, 0.0) + value
+        if not by_sql:
+            return
         self.by_sql.add_many(by_sql, now)
         for name, counters in self.by_dimension.items():
             counters.add_many(by_dimension[name], now)
@@ -302,6 +329,7 @@ class SessionSampler(Worker):
         self.per_round_trip = max(1, round(BATCH_S / settings.sample_interval_s))
         self._hot_text = ""
         self._last_at: float | None = None  # server clock of the last sample taken
+        self._seen: dict[tuple[Any, ...], ActiveSession] = {}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -359,15 +387,14 @@ class SessionSampler(Worker):
             self._last_at = sampled_at
             # A stall (a hung instance, a paused process) must not count as load.
             weight = max(0.0, min(elapsed, 2 * interval))
-            sessions = sessions_of(ticks.get(n, ()), self.statements)
+            sessions = sessions_of(ticks.get(n, ()), self.statements, self._seen)
             wall_time = received - (last_at - sampled_at)  # our clock: servers may drift
             samples.append(Sample(self.target, wall_time, weight, sessions, sampled_at))
         return samples
 
     def _handle(self, samples: list[Sample]) -> None:
         if self.wait_sampling_schema is None:
-            for sample in samples:
-                self._emit(sample)
+            self._emit(samples)
             return
         self._pending.extend(samples)
         now = time.monotonic()
@@ -394,10 +421,12 @@ class SessionSampler(Worker):
             else None
         )
         cache: dict[tuple[int, float, str, str], tuple[ActiveSession, ...]] = {}
-        for taken in pending:
-            if delta is not None and taken.sessions:
-                taken = attribute(taken, delta, cache)  # noqa: PLW2901 - the attributed sample
-            self._emit(taken)
+        self._emit(
+            [
+                attribute(taken, delta, cache) if delta is not None and taken.sessions else taken
+                for taken in pending
+            ]
+        )
 
     def _read_profile(self) -> ProfileRead:
         if self._conn is None or self.wait_sampling_schema is None:
@@ -409,11 +438,12 @@ class SessionSampler(Worker):
             cur.execute(self._profile_text, prepare=True)
             return ProfileRead.from_rows(cur.fetchall())
 
-    def _emit(self, sample: Sample) -> None:
-        self.load.add(sample)
+    def _emit(self, samples: Sequence[Sample]) -> None:
+        self.load.add_all(samples)
         for consume in self.consumers:
             try:
-                consume(sample)
+                for sample in samples:
+                    consume(sample)
             except Exception:
                 log.exception("sample consumer failed")
 
@@ -479,5 +509,4 @@ class SessionSampler(Worker):
                 self._conn.close()
             self._conn = None
         pending, self._pending = self._pending, []
-        for sample in pending:  # taken before the connection went: they still count
-            self._emit(sample)
+        self._emit(pending)  # taken before the connection went: they still count
