@@ -5,10 +5,10 @@ and adds the elapsed time since the previous sample to a counter per wait event,
 `rate(borealis_db_load_seconds_total[w])` over any window is exactly the average number of
 active sessions (AAS), which is what PI calls DB load.
 
-Samples come in round trips of about a second (active_sessions.sql): the server takes them on
-its own clock's grid and returns them together, so 100 ms sampling costs one Python wake-up
-and one result a second, not ten. A sample's weight is the server time since the previous
-one, so a tick that was missed (a slow round trip) is covered by the next.
+Below a second, samples come in round trips of about a second (active_sessions.sql): the server
+takes them one `sample_interval_s` apart and returns them together, so 100 ms sampling costs
+one Python wake-up and one result a second, not ten. A sample's weight is the server time
+since the previous one, so a tick that was missed (a slow round trip) is covered by the next.
 
 When pg_wait_sampling is installed (and `collector.wait_sampling` is on), its profile (wait
 counts per process, sampled every 10 ms in the server) splits each session's weight across
@@ -162,6 +162,7 @@ class StatementBook:
 def sessions_of(
     rows: Sequence[tuple[Any, ...]],
     book: StatementBook,
+    names: Names,
     seen: dict[tuple[Any, ...], ActiveSession] | None = None,
 ) -> tuple[ActiveSession, ...]:
     """The active sessions of one tick's rows (columns as in active_sessions.sql). `seen`
@@ -169,20 +170,20 @@ def sessions_of(
     seen = {} if seen is None else seen
     sessions = []
     for row in rows:
-        key = row[2:14]  # everything but the tick, its time and the statement text
+        key = row[2:13]  # everything but the tick, its time and the statement text
         known = seen.get(key)
         if known is not None:
             sessions.append(known)
             continue
-        (_n, _at, pid, _bs, wait_type, wait_event, query_id, query_start, application, user,
-         user_id, database, host, kind, text) = row  # fmt: skip
+        (_n, _at, pid, _bs, wait_type, wait_event, query_id, query_start, application,
+         user_id, database_id, host, kind, text) = row  # fmt: skip
         statement = book.statement(pid, query_start, query_id, text)
         if len(seen) >= MAX_SEEN_SESSIONS:
             seen.clear()
         seen[key] = session = ActiveSession(
             pid=pid,
-            user=user,
-            database=database,
+            user=names.roles.get(user_id, ""),
+            database=names.databases.get(database_id, ""),
             application=application,
             host=host,
             session_type=kind,
@@ -286,12 +287,48 @@ class LoadAccumulator:
             return dict(self.by_wait), self.samples, self.sampled_seconds
 
 
-def hot_query(version: int) -> sql.Composed:
-    """active_sessions.sql for a server: query_id came with PostgreSQL 14."""
+def hot_query(version: int, samples: int = 1, period_s: float = 1.0) -> sql.Composed:
+    """active_sessions.sql for a server (query_id came with PostgreSQL 14), taking `samples`
+    samples `period_s` apart."""
     return sql.SQL(query_for("active_sessions", version) or "").format(
         own_applications=sql.Literal(list(OWN_APPLICATIONS)),
         query_id=sql.SQL("s.query_id" if version >= 140000 else "null::int8"),
+        samples=sql.Literal(int(samples)),
+        period=sql.Literal(float(period_s)),
     )
+
+
+class Names:
+    """Role and database names by oid, asked for when an unknown oid shows up and forgotten
+    every `stats_interval_s` (so a rename shows up by then)."""
+
+    QUERY = (
+        "select 'role', oid::int8, rolname::text from pg_roles where oid = any(%(roles)s) "
+        "union all "
+        "select 'database', oid::int8, datname::text from pg_database where oid = any(%(dbs)s)"
+    )
+
+    def __init__(self) -> None:
+        self.roles: dict[int, str] = {0: ""}
+        self.databases: dict[int, str] = {0: ""}
+
+    def learn(self, conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
+        roles = {row[9] for row in rows if row[9] not in self.roles}
+        dbs = {row[10] for row in rows if row[10] not in self.databases}
+        if not roles and not dbs:
+            return
+        with conn.cursor() as cur:
+            cur.execute(self.QUERY, {"roles": sorted(roles), "dbs": sorted(dbs)}, prepare=True)
+            for kind, oid, name in cur.fetchall():
+                (self.roles if kind == "role" else self.databases)[oid] = name
+        for oid in roles - self.roles.keys():  # dropped meanwhile: do not ask again
+            self.roles[oid] = ""
+        for oid in dbs - self.databases.keys():
+            self.databases[oid] = ""
+
+    def forget(self) -> None:
+        self.roles = {0: ""}
+        self.databases = {0: ""}
 
 
 class SessionSampler(Worker):
@@ -330,9 +367,13 @@ class SessionSampler(Worker):
         self._hot_text = ""
         self._last_at: float | None = None  # server clock of the last sample taken
         self._seen: dict[tuple[Any, ...], ActiveSession] = {}
+        self.names = Names()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        # Round trips start on our clock's grid; the server spaces the samples within one.
+        span = self.per_round_trip * self.settings.sample_interval_s
+        next_at = time.monotonic()
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             try:
                 samples = self.take()
             except Exception:
@@ -340,29 +381,27 @@ class SessionSampler(Worker):
                 self.errors_total += 1
                 self._close()
                 samples = None
-            if samples is None:  # the instance is down or hung: retry after a beat
-                self._stop.wait(min(1.0, BATCH_S))
-                continue
-            self._handle(samples)
-            if self._conn is not None and time.monotonic() >= self._next_stats:
-                self._next_stats = time.monotonic() + self.settings.stats_interval_s
-                self._read_stats()
+            if samples is not None:
+                self._handle(samples)
+                if self._conn is not None and time.monotonic() >= self._next_stats:
+                    self._next_stats = time.monotonic() + self.settings.stats_interval_s
+                    self._read_stats()
+            next_at += span if samples is not None else max(span, 1.0)
+            next_at = max(next_at, time.monotonic())  # fell behind: skip ahead, no burst
         self._close()
 
     def take(self) -> list[Sample] | None:
-        """One round trip: `per_round_trip` samples, taken by the server on its own clock's
-        `sample_interval_s` grid; None when the instance could not be sampled."""
+        """One round trip: `per_round_trip` samples, the first at once, then one every
+        `sample_interval_s` (the server sleeps in between); None when the instance could not
+        be sampled."""
         started = time.perf_counter()
         interval = self.settings.sample_interval_s
         try:
             conn = self._connection()
             with conn.cursor() as cur:
-                cur.execute(
-                    self._hot_text,
-                    {"samples": self.per_round_trip, "period": interval},
-                    prepare=True,
-                )
+                cur.execute(self._hot_text, prepare=True)
                 rows = cur.fetchall()
+            self.names.learn(conn, [row for row in rows if row[2] is not None])
         except (SourceError, psycopg.Error) as exc:
             self.errors_total += 1
             log.debug("sampling %s failed: %s", self.target.db_instance, first_line(exc))
@@ -387,7 +426,7 @@ class SessionSampler(Worker):
             self._last_at = sampled_at
             # A stall (a hung instance, a paused process) must not count as load.
             weight = max(0.0, min(elapsed, 2 * interval))
-            sessions = sessions_of(ticks.get(n, ()), self.statements, self._seen)
+            sessions = sessions_of(ticks.get(n, ()), self.statements, self.names, self._seen)
             wall_time = received - (last_at - sampled_at)  # our clock: servers may drift
             samples.append(Sample(self.target, wall_time, weight, sessions, sampled_at))
         return samples
@@ -450,6 +489,8 @@ class SessionSampler(Worker):
     def _read_stats(self) -> None:
         if self._conn is None:
             return
+        self.names.forget()  # a renamed role or database shows under its new name from now
+        self._seen.clear()
         try:
             snapshot = self.stats.read(self._conn, self._version, self.statements_schema)
         except psycopg.Error as exc:
@@ -474,7 +515,10 @@ class SessionSampler(Worker):
             application="borealis-collector",
         )
         self._version = conn.info.server_version
-        self._hot_text = hot_query(self._version).as_string(conn)
+        self._hot_text = hot_query(
+            self._version, self.per_round_trip, self.settings.sample_interval_s
+        ).as_string(conn)
+        self.names.forget()
         self._last_at = None
         with conn.cursor() as cur:
             cur.execute(query_for("pi_extensions", self._version) or "")

@@ -1,12 +1,20 @@
 -- Performance Insights samples, several per round trip: the server takes `samples` samples of
--- its active sessions, one on each tick of a `period`-second grid of its own clock (sleeping
--- in between), and returns them together. Python and the network are paid once a second
--- instead of once a sample, which is what makes 100 ms sampling cheap without a C extension.
+-- its active sessions, the first at once and then one every `period` seconds from the start
+-- of the statement (sleeping in between), and returns them together. Python and the network
+-- are paid once a second instead of once a sample, which is what makes 100 ms sampling cheap
+-- without a C extension. With one sample per round trip (1 s sampling) nothing sleeps, so no
+-- snapshot is held between samples; with several, the statement holds one for up to a second
+-- (see README: a hot standby may wait that long to replay cleanup in this database).
 --
 -- Order is forced by data, not by the planner: each tick's expression sleeps, then clears the
 -- statistics snapshot (pg_stat_get_activity would otherwise return the same copy all
 -- transaction), then reads the clock; that time is a parameter of the activity scan, so the
 -- scan is redone for every tick (function arguments are evaluated left to right).
+--
+-- `samples` and `period` are literals, not parameters: with parameters the planner would plan
+-- every execution anew (a custom plan for generate_series(1, $1) always looks cheaper).
+-- Role and database come as oids (the collector keeps their names): joining pg_roles and
+-- pg_database would build two hash tables per execution.
 --
 -- Every active session but the collector's and manager's own and idle background processes
 -- (wait type Activity). Each tick has at least one row (a null pid when nothing is active).
@@ -21,19 +29,17 @@ select g.n,
        {query_id} as query_id,
        extract(epoch from coalesce(s.query_start, s.backend_start))::float8 as query_start,
        coalesce(s.application_name, '') as application_name,
-       coalesce(r.rolname, '') as usename,
        coalesce(s.usesysid, 0)::int8 as usesysid,
-       coalesce(d.datname, '') as datname,
+       coalesce(s.datid, 0)::int8 as datid,
        coalesce(host(s.client_addr), s.client_hostname, 'local') as client_host,
        coalesce(s.backend_type, '') as backend_type,
        case when row_number() over (partition by s.pid, s.query_start order by g.n) = 1
             then left(s.query, 4096) end as query
-from generate_series(1, %(samples)s::int) as g(n)
+from generate_series(1, {samples}) as g(n)
 cross join lateral (
-    select (pg_sleep(mod(%(period)s::numeric
-                         - mod(extract(epoch from clock_timestamp())::numeric + 0 * g.n,
-                               %(period)s::numeric),
-                         %(period)s::numeric)::float8)::text
+    select (pg_sleep(greatest(0, extract(epoch from statement_timestamp()
+                                               + (g.n - 1) * make_interval(secs => {period})
+                                               - clock_timestamp()))::float8)::text
             || pg_stat_clear_snapshot()::text
             || extract(epoch from clock_timestamp())::text)::float8 as sampled_at
 ) as t
@@ -45,6 +51,4 @@ left join lateral (
       and coalesce(a.application_name, '') <> all({own_applications})
       and coalesce(a.wait_event_type, '') <> 'Activity'
 ) as s on true
-left join pg_database as d on d.oid = s.datid
-left join pg_roles as r on r.oid = s.usesysid
 order by g.n

@@ -399,7 +399,7 @@ def test_prometheus_gets_load_per_dimension_with_a_cap_on_values(
         assert samples_of(collector, f"borealis_db_load_by_{name}_seconds_total", text)
 
 
-def test_one_round_trip_carries_ten_samples_on_the_server_s_100_ms_grid(
+def test_one_round_trip_carries_ten_samples_taken_100_ms_apart_by_the_server(
     postgres: Postgres,
 ) -> None:
     """At 100 ms the server takes ten samples per round trip, each a fresh look at
@@ -447,3 +447,17 @@ def _active(postgres: Postgres, application: str) -> bool:
             (application,),
         ).fetchone()
     return bool(row and row[0])
+
+
+def test_at_one_second_a_round_trip_is_one_sample_taken_at_once(postgres: Postgres) -> None:
+    """Nothing sleeps in the server at 1 s sampling, so no snapshot is held between samples
+    (a hot standby could otherwise wait for it to replay cleanup in that database)."""
+    target = Target("itest", "pi-one", postgres.monitor_dsn, resource_id=RID)
+    sampler = SessionSampler(target, CollectorSettings(sample_interval_s=1.0), consumers=[])
+    try:
+        first, second = sampler.take(), sampler.take()
+        assert first is not None and second is not None
+        assert len(first) == len(second) == 1
+        assert second[0].server_time - first[0].server_time < 0.5
+    finally:
+        sampler._close()

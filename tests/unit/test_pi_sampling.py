@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.sampler import ActiveSession, LoadAccumulator, Sample, attribute
+from collector.sampler import ActiveSession, LoadAccumulator, Sample, attribute, hot_query
 from collector.targets import Target
 from collector.topk import CappedCounters
 from collector.waits import ProfileDelta, ProfileRead, split_waits
@@ -106,3 +106,14 @@ def test_a_new_heavy_key_takes_a_slot_at_the_next_rebalance() -> None:
     # Every series only ever grows: "other" kept what it had.
     assert history_of_other == sorted(history_of_other)
     assert other == history_of_other[-2]
+
+
+def test_the_hot_query_reads_query_id_only_where_the_server_has_it() -> None:
+    """pg_stat_get_activity has query_id from PostgreSQL 14: a PostgreSQL 13 target gets a
+    null digest id (the text is digested instead) rather than an error on every sample."""
+    pg13, pg15 = hot_query(130000).as_string(None), hot_query(150000).as_string(None)
+    assert "null::int8 as query_id" in pg13 and "s.query_id" not in pg13
+    assert "s.query_id as query_id" in pg15
+    for text in (pg13, pg15):
+        assert "borealis-collector" in text
+        assert "{own_applications}" not in text and "{query_id}" not in text
