@@ -87,6 +87,12 @@ class StatsReader:
         """After a reconnect the baseline may belong to another server (a failover)."""
         self._previous = None
 
+    @property
+    def has_baseline(self) -> bool:
+        """Whether pg_stat_statements was read since the last reset: the next read has
+        deltas."""
+        return self._previous is not None
+
     def read(
         self, conn: psycopg.Connection[Any], version_num: int, pgss_schema: str | None
     ) -> StatsSnapshot:

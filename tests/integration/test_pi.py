@@ -201,8 +201,8 @@ def test_top_sql_joins_statement_statistics_and_keeps_literals_in(
         conn.execute("insert into pi_items select g, 'item ' || g from generate_series(1, 100) g")
     collector = make_collector("topsql", sample_interval_s=0.2, stats_interval_s=1.0)
     client = pi_client(collector)
-    wait_for(lambda: collector.samplers[0].connected_version, 10, what="the sampler connects")
-    time.sleep(1.5)  # the first statistics read is the baseline
+    sampler = collector.samplers[0]
+    wait_for(lambda: sampler.stats.has_baseline, 10, what="the first statistics read")
     start = time.time()
     workload = Workload(postgres)
     workload.run("pi-secret", "select pg_sleep(2), 'secret-4111-1111'")
@@ -230,11 +230,17 @@ def test_top_sql_joins_statement_statistics_and_keeps_literals_in(
         return {k["Dimensions"]["db.sql_tokenized.statement"]: k for k in answer["Keys"]}
 
     items = "select name, pg_sleep(?) from pi_items where id = ?"
-    keys = wait_for(
-        lambda: (found := top_sql()).get(items, {}).get("AdditionalMetrics") and found,
-        15,
-        what="top SQL with statistics",
-    )
+    try:
+        keys = wait_for(
+            lambda: (found := top_sql()).get(items, {}).get("AdditionalMetrics") and found,
+            15,
+            what="top SQL with statistics",
+        )
+    except AssertionError as exc:  # say what the sampler went through
+        raise AssertionError(
+            f"{exc}; sampler errors {sampler.errors_total}, statements error "
+            f"{sampler.stats.statements_error!r}, samples {sampler.load.samples}"
+        ) from exc
     stats = keys[items]["AdditionalMetrics"]
     assert stats["db.sql_tokenized.stats.rows_per_call.avg"] == pytest.approx(1.0)
     assert stats["db.sql_tokenized.stats.calls_per_sec.avg"] > 0
