@@ -322,7 +322,7 @@ def report(
     verdict += (
         f": the collector's part is {worst.collector_pct:.2f} % ({slow.collector_pct:.2f} % "
         f"at 1 s), its backend's {worst.backend_pct:.2f} % ({slow.backend_pct:.2f} % at 1 s). "
-        "One round trip carries ten samples (the server takes them on its own 100 ms grid, "
+        "One round trip carries ten samples (the server takes them 100 ms apart, "
         "collector/sql/active_sessions.sql), so Python and the network are paid once a "
         "second whatever the rate. What stays per sample is the backend waking up (about "
         "0.1 ms on this VM: `pg_sleep` alone, from /proc/<pid>/schedstat) and copying every "
@@ -348,7 +348,8 @@ def write_section(path: Path, section: str) -> None:
     start = text.find("## Performance Insights")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        rest = text[end + 1 :] if end >= 0 else ""
+        text = text[:start] + section.rstrip("\n") + "\n\n" + rest
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

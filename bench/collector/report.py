@@ -133,7 +133,7 @@ def render(r: dict[str, Any]) -> str:
         why.append(
             "- 100 ms sampling: the sampling itself is cheap now, about "
             f"{per_sample_ms * 9 / 10:.2f} % of a core per instance more than at 1 s (one "
-            "round trip carries ten samples, taken by the server on its own 100 ms grid: "
+            "round trip carries ten samples, taken 100 ms apart by the server: "
             "collector/sql/active_sessions.sql); each sample still wakes the backend and "
             "copies every backend's status, about 0.3 ms on this VM. What takes the total "
             f"over 1 % is the rest of the collector, {polling_percent:.2f} % per instance at "
@@ -148,8 +148,10 @@ def render(r: dict[str, Any]) -> str:
             "the PI store), polls every SQL source whether scraped or not, and reads the "
             "instance's processes in /proc every 3 s. Rendering is no longer the cost (its "
             "own renderer: about 2.5 ms for 480 lines, against 7 ms with prometheus_client "
-            "0.26). Counting the database side too, the two are close: the collector's "
-            "queries are prepared, so its backends do less."
+            "0.26). Counting the database side too, the collector "
+            + ("costs less than" if cpu_ratio_backends <= 1.0 else "is close to")
+            + " the exporter (ratio above): its queries are prepared and its sampling query "
+            "is planned once, so its backends do less."
         )
     if why:
         lines += ["", "Why the misses:", "", *why]
