@@ -89,16 +89,20 @@ class DigestBook:
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self._by_text: dict[str, str] = {}  # normalised text -> a query id's key with it
         self._lock = threading.Lock()
 
     def digest_id(self, query_id: int | None, query: str) -> str:
         if query_id:
             key = str(query_id)
             if not self._texts.get(key) and (query or key not in self._texts):
-                self._remember(key, normalize(query))
+                self._remember(key, normalize(query), by_query_id=True)
             return key
+        # No query id: the server computes none, or the session was caught before it
+        # reported one (while its statement was parsed). A statement already known by its
+        # query id keeps it, so one statement is not two digests.
         text = normalize(query)
-        key = synthetic_id(text)
+        key = self._by_text.get(text) or synthetic_id(text)
         if key not in self._texts:
             self._remember(key, text)
         return key
@@ -107,16 +111,19 @@ class DigestBook:
         return str(query_id) in self._texts
 
     def learn(self, texts: dict[str, str]) -> None:
-        """Texts from pg_stat_statements are better (never cut): they win."""
+        """Texts from pg_stat_statements (keyed by query id) are better (never cut): they win."""
         for key, text in texts.items():
             if text:
-                self._remember(key, text)
+                self._remember(key, text, by_query_id=True)
 
-    def _remember(self, key: str, text: str) -> None:
+    def _remember(self, key: str, text: str, by_query_id: bool = False) -> None:
         with self._lock:
             if len(self._texts) >= MAX_DIGEST_TEXTS:
                 self._texts.clear()
+                self._by_text.clear()
             self._texts[key] = text
+            if by_query_id and text:
+                self._by_text.setdefault(text, key)
 
     def text(self, key: str) -> str:
         return self._texts.get(key, "")
@@ -127,6 +134,7 @@ class Statement:
     digest_id: str
     sql_id: str
     query: str  # kept only when collector.sql_literals is on
+    query_id: int | None = None
 
 
 class StatementBook:
@@ -145,7 +153,8 @@ class StatementBook:
     ) -> Statement:
         key = (pid, start)
         known = self._known.get(key)
-        if known is not None and (text is None or known.digest_id):
+        fresh_id = bool(query_id) and known is not None and known.query_id != query_id
+        if known is not None and not fresh_id and (text is None or known.digest_id):
             return known
         if text is None and not query_id:  # its text went with a batch we did not keep
             return Statement("", "", "")
@@ -154,7 +163,7 @@ class StatementBook:
         query = text or ""
         digest_id = self.digests.digest_id(query_id, query)
         sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
-        known = Statement(digest_id, sql_id, query if self.literals else "")
+        known = Statement(digest_id, sql_id, query if self.literals else "", query_id)
         self._known[key] = known
         return known
 
@@ -412,10 +421,16 @@ class SessionSampler(Worker):
         received = time.time()
         ticks: dict[int, list[tuple[Any, ...]]] = {}
         at: dict[int, float] = {}
+        # A session caught while its statement was parsed has no query id yet; the same
+        # statement in the round trip's other samples (same pid and start) has it.
+        query_ids = {(row[2], row[7]): row[6] for row in rows if row[6] is not None}
         for row in rows:
             at[row[0]] = row[1]
-            if row[2] is not None:
-                ticks.setdefault(row[0], []).append(row)
+            if row[2] is None:
+                continue
+            if row[6] is None and (row[2], row[7]) in query_ids:
+                row = (*row[:6], query_ids[(row[2], row[7])], *row[7:])  # noqa: PLW2901
+            ticks.setdefault(row[0], []).append(row)
         if not at:
             return []
         last_at = at[max(at)]

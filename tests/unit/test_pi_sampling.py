@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from collector.sampler import ActiveSession, LoadAccumulator, Sample, attribute, hot_query
+from collector.sampler import (
+    ActiveSession,
+    DigestBook,
+    LoadAccumulator,
+    Sample,
+    StatementBook,
+    attribute,
+    hot_query,
+)
 from collector.targets import Target
 from collector.topk import CappedCounters
 from collector.waits import ProfileDelta, ProfileRead, split_waits
@@ -117,3 +125,22 @@ def test_the_hot_query_reads_query_id_only_where_the_server_has_it() -> None:
     for text in (pg13, pg15):
         assert "borealis-collector" in text
         assert "{own_applications}" not in text and "{query_id}" not in text
+
+
+def test_a_statement_caught_before_its_query_id_keeps_one_digest() -> None:
+    """A session sampled while its statement is parsed has no query id yet: once that
+    statement (or its text) is known by query id, it is that digest, not a second one."""
+    digests = DigestBook()
+    book = StatementBook(digests, literals=False)
+    text = "select name from items where id = 7"
+    # Seen with its query id first: a later execution caught early joins that digest.
+    assert book.statement(101, 1.0, 42, text).digest_id == "42"
+    assert book.statement(102, 2.0, None, "select name from items where id = 8").digest_id == "42"
+    # Seen early first (a synthetic id), then with its query id: it moves to the query id.
+    early = book.statement(103, 3.0, None, "select 1 + 1")
+    assert early.digest_id.startswith("pi-")
+    assert book.statement(103, 3.0, 77, None).digest_id == "77"
+    assert book.statement(103, 3.0, None, None).digest_id == "77"
+    # Texts learnt from pg_stat_statements count as known by query id too.
+    digests.learn({"99": "select ? from t"})
+    assert book.statement(104, 4.0, None, "select 5 from t").digest_id == "99"
