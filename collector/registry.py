@@ -92,7 +92,8 @@ class HealthCollector(Collector):
         )
         sampler_duration = GaugeMetricFamily(
             "borealis_sampler_duration_seconds",
-            "How long the last active-session sample took.",
+            "How long the last round trip of active-session samples took; below 1 s "
+            "sampling it spans a second's worth of samples (the server sleeps between them).",
             labels=INSTANCE_LABELS,
         )
         by_id = {p.target.db_instance: p for p in self.pollers}
