@@ -1,11 +1,11 @@
 """The Prometheus text format (0.0.4) for the collector's registry, rendered for speed.
 
 prometheus_client's `generate_latest` validates and escapes every metric and label name of
-every sample (UTF-8 name support since 0.21) and sorts each sample's labels: about 40 µs a
-series here, which made rendering the largest part of a scrape. Our names are fixed and
-valid Prometheus names (checked once per family name here), so this renderer only escapes
-label values that need it and keeps each family's label order. Same families, same samples,
-same values: tests parse both outputs and compare.
+every sample (UTF-8 name support since 0.21) and sorts each sample's labels: 7.0-7.8 ms for a
+writer with 15 readers (480 lines), the largest part of a scrape. Our names are valid classic
+Prometheus names, checked the first time each is seen; label sets are rendered once and
+reused; each family keeps its label order. 2.3-3.3 ms for the same registry. Same families,
+same samples, same values: tests parse both outputs and compare.
 """
 
 from __future__ import annotations
