@@ -107,9 +107,6 @@ class DigestBook:
             self._remember(key, text)
         return key
 
-    def known(self, query_id: int) -> bool:
-        return str(query_id) in self._texts
-
     def learn(self, texts: dict[str, str]) -> None:
         """Texts from pg_stat_statements (keyed by query id) are better (never cut): they win."""
         for key, text in texts.items():
@@ -410,7 +407,7 @@ class SessionSampler(Worker):
             with conn.cursor() as cur:
                 cur.execute(self._hot_text, prepare=True)
                 rows = cur.fetchall()
-            self.names.learn(conn, [row for row in rows if row[2] is not None])
+            self.names.learn(conn, rows)  # a tick with no session has oids 0: known
         except (SourceError, psycopg.Error) as exc:
             self.errors_total += 1
             log.debug("sampling %s failed: %s", self.target.db_instance, first_line(exc))
