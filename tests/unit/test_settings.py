@@ -75,6 +75,13 @@ def test_sampling_faster_than_100ms_is_refused() -> None:
         load_settings(environ={}, overrides={"collector.sample_interval_s": 0.05})
 
 
+def test_os_poll_interval_must_be_positive_and_reads_from_the_environment() -> None:
+    with pytest.raises(ConfigError, match="os_poll_interval_s must be more than 0"):
+        load_settings(environ={}, overrides={"collector.os_poll_interval_s": 0})
+    settings = load_settings(environ={"BOREALIS_COLLECTOR__OS_POLL_INTERVAL_S": "5"})
+    assert settings.collector.os_poll_interval_s == 5.0
+
+
 def test_json_round_trip_gives_the_same_settings(tmp_path: Path) -> None:
     settings = load_settings(
         environ={}, overrides={"readers": 7, "ports.base": 40000, "instance.extra": None}
