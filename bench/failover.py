@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from borealis import control
-from borealis.paths import StatePaths
 from cluster.checker import ZeroLossChecker
-from cluster.credentials import APP_DATABASE, APP_USER, Credentials
 from cluster.workload import SCENARIOS, Workload
+from core.credentials import APP_DATABASE, APP_USER, Credentials
+from core.paths import StatePaths
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from borealis import control
-from borealis.errors import BorealisError
-from borealis.paths import StatePaths
-from borealis.settings import (
+from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
+from core.errors import BorealisError
+from core.paths import StatePaths
+from core.settings import (
     WORKLOAD_SCENARIOS,
     Settings,
     load_settings,
     settings_from_json_file,
 )
-from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -163,7 +163,7 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
     stopped = teardown.down(paths)
     if not running and paths.topology.exists():
         # The supervisor records a `down` it receives; with none running, record it here.
-        from cluster.trail import Caller, TrailRecord, TrailStore
+        from core.trail import Caller, TrailRecord, TrailStore
 
         TrailStore(paths.trail_db).add(
             TrailRecord(
@@ -241,8 +241,8 @@ def cmd_fault(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
-    from cluster.credentials import Credentials
     from cluster.workload import SCENARIOS, Workload
+    from core.credentials import Credentials
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     paths = StatePaths(settings.state_dir)
@@ -252,7 +252,7 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
     scenario = SCENARIOS[args.scenario]
 
     def dsn(port_name: str) -> str:
-        from cluster.credentials import APP_DATABASE, APP_USER
+        from core.credentials import APP_DATABASE, APP_USER
 
         return (
             f"host={settings.listen_host} port={settings.ports.port(port_name)} "
@@ -278,7 +278,7 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
-    from cluster.trail import TrailStore
+    from core.trail import TrailStore
 
     paths = StatePaths(settings.state_dir)
     if not paths.trail_db.exists():
@@ -299,7 +299,7 @@ def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
-    from cluster.events import EventStore
+    from core.events import EventStore
 
     paths = StatePaths(settings.state_dir)
     if not paths.events_db.exists():

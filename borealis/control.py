@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from borealis import __version__
-from borealis.errors import BorealisError
+from core.errors import BorealisError
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import yaml
 
 from alerts.generate import GENERATED
-from borealis.paths import StatePaths
 from borealis.services import ServiceSpec
-from borealis.settings import Settings
+from core.paths import StatePaths
+from core.settings import Settings
 
 
 def config(settings: Settings, rule_dir: Path) -> dict[str, object]:

@@ -17,17 +17,17 @@ import time
 from typing import Any
 
 from borealis import control, prometheus
-from borealis.errors import BorealisError
-from borealis.paths import StatePaths
 from borealis.services import Service, ServiceSpec
-from borealis.settings import Settings, settings_to_json
-from cluster.credentials import APP_DATABASE, APP_USER
 from cluster.endpoints import Endpoint, EndpointProxy
-from cluster.events import EventStore
 from cluster.faults import FaultInjector
 from cluster.manager import ClusterManager
 from cluster.pgctl import is_alive, read_pid
-from cluster.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailRecord, TrailStore
+from core.credentials import APP_DATABASE, APP_USER
+from core.errors import BorealisError
+from core.events import EventStore
+from core.paths import StatePaths
+from core.settings import Settings, settings_to_json
+from core.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailRecord, TrailStore
 
 log = logging.getLogger(__name__)
 

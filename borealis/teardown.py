@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 from borealis import control
-from borealis.errors import BorealisError
-from borealis.paths import StatePaths
 from cluster import pgctl
+from core.errors import BorealisError
+from core.paths import StatePaths
 
 
 def down(paths: StatePaths, timeout: float = 120.0) -> int:

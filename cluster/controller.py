@@ -19,19 +19,19 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from borealis.errors import BorealisError
-from borealis.paths import StatePaths
-from borealis.settings import Settings
 from cluster import pgconf, pgctl
-from cluster.credentials import (
+from cluster.sqlconn import InstanceUnreachable, connect
+from core.credentials import (
     APP_DATABASE,
     APP_USER,
     MONITOR_USER,
     REPLICATION_USER,
     Credentials,
 )
-from cluster.sqlconn import InstanceUnreachable, connect
-from cluster.topology import InstanceSpec, SegmentSpec, Topology
+from core.errors import BorealisError
+from core.paths import StatePaths
+from core.settings import Settings
+from core.topology import InstanceSpec, SegmentSpec, Topology
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 
 from cluster.observe import InstanceObservation
-from cluster.topology import READ_QUORUM, WRITE_QUORUM, Role
+from core.topology import READ_QUORUM, WRITE_QUORUM, Role
 
 
 class Action(enum.StrEnum):

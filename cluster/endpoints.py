@@ -20,9 +20,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from borealis.errors import BorealisError
 from cluster.decide import ClusterView
-from cluster.topology import Role
+from core.errors import BorealisError
+from core.topology import Role
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from psycopg import sql
 
-from borealis.errors import BorealisError
-from cluster.events import make_event
 from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
 from cluster.manager import ClusterManager, Hold
 from cluster.sqlconn import connect
-from cluster.topology import InstanceSpec, Topology
+from core.errors import BorealisError
+from core.events import make_event
+from core.topology import InstanceSpec, Topology
 
 log = logging.getLogger(__name__)
 

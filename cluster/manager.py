@@ -20,9 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from borealis.errors import BorealisError
-from borealis.paths import StatePaths
-from borealis.settings import Settings
 from cluster import pgconf
 from cluster.controller import ClusterController, ClusterError
 from cluster.decide import (
@@ -36,11 +33,14 @@ from cluster.decide import (
     readable_segments,
 )
 from cluster.endpoints import Routes, routes_from_view
-from cluster.events import EventStore, make_event
 from cluster.observe import Prober
 from cluster.pgctl import PgCommandError, parse_lsn
 from cluster.sqlconn import InstanceUnreachable
-from cluster.topology import (
+from core.errors import BorealisError
+from core.events import EventStore, make_event
+from core.paths import StatePaths
+from core.settings import Settings
+from core.topology import (
     READ_QUORUM,
     WRITE_QUORUM,
     InstanceSpec,

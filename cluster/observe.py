@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 
-from cluster.credentials import Credentials
 from cluster.pgctl import parse_lsn
 from cluster.sqlconn import MANAGER_APPLICATION, dsn, session_options
+from core.credentials import Credentials
 
 log = logging.getLogger(__name__)
 

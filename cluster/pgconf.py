@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from borealis.paths import StatePaths
-from borealis.settings import Settings
-from cluster.credentials import REPLICATION_USER
-from cluster.topology import InstanceSpec, Topology
+from core.credentials import REPLICATION_USER
+from core.paths import StatePaths
+from core.settings import Settings
+from core.topology import InstanceSpec, Topology
 
 PRELOAD_CANDIDATES = ("pg_stat_statements", "pg_wait_sampling", "pgaudit")
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from borealis.errors import BorealisError
+from core.errors import BorealisError
 
 
 class PgCommandError(BorealisError):

@@ -8,8 +8,8 @@ from typing import Any
 
 import psycopg
 
-from borealis.errors import BorealisError
-from cluster.credentials import SUPERUSER, Credentials
+from core.credentials import SUPERUSER, Credentials
+from core.errors import BorealisError
 
 MANAGER_APPLICATION = "borealis-manager"
 

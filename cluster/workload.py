@@ -34,7 +34,7 @@ from typing import Any
 
 import psycopg
 
-from borealis.errors import BorealisError
+from core.errors import BorealisError
 
 log = logging.getLogger(__name__)
 

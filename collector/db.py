@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from borealis.errors import BorealisError
+from core.errors import BorealisError
 
 APPLICATION_NAME = "borealis-collector"
 # Sessions the sampler leaves out: our own, never the user's (nor the workload's).

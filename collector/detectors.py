@@ -24,10 +24,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cluster.events import Event, EventStore, make_event
 from collector.sources.base import InstancePoll
 from collector.sources.instance import InstanceSnapshot
 from collector.sources.replication import ReplicationSnapshot
+from core.events import Event, EventStore, make_event
 
 log = logging.getLogger(__name__)
 

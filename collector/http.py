@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlparse
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from cluster.events import EventStore
 from collector.exposition import render
 from collector.poller import InstancePoller
+from core.events import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from borealis.paths import StatePaths
-from borealis.settings import Settings
 from collector.pi_api import PiHttp
 from collector.pi_query import PiQueries
 from collector.pi_store import PiStore, identifier
 from collector.sampler import SessionSampler
+from core.paths import StatePaths
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import psycopg
 
-from borealis.settings import CollectorSettings
 from collector.alert import ClusterAlert
 from collector.db import SourceError, connect, first_line
 from collector.sources.base import InstancePoll, Source
 from collector.sources.instance import InstanceSnapshot
 from collector.targets import UNKNOWN, Target
 from collector.worker import Worker
+from core.settings import CollectorSettings
 
 log = logging.getLogger(__name__)
 

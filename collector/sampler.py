@@ -34,7 +34,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from borealis.settings import CollectorSettings
 from collector.db import OWN_APPLICATIONS, SourceError, connect, first_line
 from collector.digest import normalize, synthetic_id
 from collector.pi_catalog import CPU
@@ -44,6 +43,7 @@ from collector.targets import Target
 from collector.topk import CappedCounters
 from collector.waits import ProfileDelta, ProfileRead, split_waits
 from collector.worker import Worker
+from core.settings import CollectorSettings
 
 log = logging.getLogger(__name__)
 

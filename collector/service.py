@@ -7,10 +7,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from borealis.errors import ConfigError
-from borealis.paths import StatePaths
-from borealis.settings import Settings
-from cluster.events import EventStore
 from collector.alert import ClusterAlert
 from collector.detectors import Detectors, detectors_wanted
 from collector.http import CollectorHttp
@@ -31,6 +27,10 @@ from collector.sources.replication import ReplicationSource
 from collector.sources.sizes import SizesSource
 from collector.sources.wal import WalSource
 from collector.targets import Target, targets_from_file, targets_from_state
+from core.errors import ConfigError
+from core.events import EventStore
+from core.paths import StatePaths
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import psycopg
 
-from borealis.errors import ConfigError
-from borealis.paths import StatePaths
-from borealis.yamlconf import load_located_file
-from cluster.credentials import MONITOR_USER, Credentials
+from core.credentials import MONITOR_USER, Credentials
+from core.errors import ConfigError
+from core.paths import StatePaths
+from core.yamlconf import load_located_file
 
 UNKNOWN = "unknown"
 

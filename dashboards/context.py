@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from borealis.settings import Settings
+from core.settings import Settings
 from dashboards.data import CollectorClient, PiClient, PrometheusClient
 
 

@@ -10,7 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from borealis.errors import BorealisError
+from core.errors import BorealisError
 
 
 class DataUnavailable(BorealisError):

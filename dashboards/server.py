@@ -7,7 +7,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from borealis.settings import Settings
+from core.settings import Settings
 from dashboards.app import create_app
 from dashboards.context import UiContext
 

@@ -27,7 +27,7 @@ from typing import Any
 from bench.collector import measure
 from bench.collector import stack as stacks
 from bench.collector.report import render, write_section
-from cluster.credentials import APP_DATABASE, APP_USER
+from core.credentials import APP_DATABASE, APP_USER
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,8 +26,8 @@ from bench.collector.stack import (
     http_get,
     wait_until,
 )
-from cluster.credentials import APP_DATABASE, APP_USER
 from collector.targets import Target
+from core.credentials import APP_DATABASE, APP_USER
 
 # Series families that belong to Performance Insights (another part of the collector).
 PI_FAMILIES = ("borealis_db_load", "borealis_sampler", "borealis_pi_", "borealis_digest")

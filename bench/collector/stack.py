@@ -22,10 +22,10 @@ import psycopg
 import yaml
 
 from bench.collector.procs import socket_ports
-from borealis.paths import StatePaths
-from borealis.settings import Ports
-from cluster.credentials import SUPERUSER, Credentials
 from collector.targets import Target, targets_from_state
+from core.credentials import SUPERUSER, Credentials
+from core.paths import StatePaths
+from core.settings import Ports
 
 EXPORTER = "/usr/bin/prometheus-postgres-exporter"
 

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cluster.events import EventStore, make_event
 from collector.db import OWN_APPLICATIONS
 from collector.logs import redact
 from collector.logs.classify import AuthFailure, Classified, LineKind
 from collector.logs.limiter import EventLimiter, Suppressed
 from collector.targets import Target
+from core.events import EventStore, make_event
 
 log = logging.getLogger(__name__)
 

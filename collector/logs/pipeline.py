@@ -9,8 +9,6 @@ from urllib.parse import urlsplit
 
 from prometheus_client.registry import Collector
 
-from borealis.settings import LogSettings
-from cluster.events import EventStore
 from collector.logs.counters import LogCollector, RoleView
 from collector.logs.event_sink import LogEventSink
 from collector.logs.follow import LogFollower
@@ -18,6 +16,8 @@ from collector.logs.limiter import EventLimiter
 from collector.logs.otel_sink import OtelLogSink
 from collector.logs.tailer import LogTailer, positions_file
 from collector.targets import Target
+from core.events import EventStore
+from core.settings import LogSettings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import time
 import psycopg
 import pytest
 
-from cluster.ids import is_resource_id
+from core.ids import is_resource_id
 from tests.conftest import Stack, stack_processes, wait_for
 
 pytestmark = pytest.mark.cluster

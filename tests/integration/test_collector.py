@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from borealis.settings import CollectorSettings, Settings
 from collector.exposition import render
 from collector.service import Collector
 from collector.targets import Target
+from core.settings import CollectorSettings, Settings
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
 

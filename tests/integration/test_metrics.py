@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from borealis.settings import CollectorSettings, Settings
 from collector.localhost import LocalInstances
 from collector.poller import InstancePoller
 from collector.procfs import ProcFs
@@ -18,6 +17,7 @@ from collector.sources.base import Source
 from collector.sources.instance import InstanceSource
 from collector.sources.process import ProcessSource
 from collector.targets import Target
+from core.settings import CollectorSettings, Settings
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
 from tests.integration.test_collector import sample_values, value_for

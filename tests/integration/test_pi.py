@@ -19,10 +19,10 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from borealis.settings import CollectorSettings, Settings
 from collector.sampler import SessionSampler
 from collector.service import Collector
 from collector.targets import Target
+from core.settings import CollectorSettings, Settings
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
 

@@ -5,16 +5,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import cast
 
-from borealis.settings import WORKLOAD_SCENARIOS
 from cluster.checker import Ack, ClientLog, judge
 from cluster.decide import Action, decide
 from cluster.endpoints import Backend, Endpoint, Routes, routes_from_view
 from cluster.fault_catalog import FAULTS
 from cluster.faults import FaultInjector
 from cluster.manager import ClusterManager
-from cluster.topology import Role
-from cluster.trail import Caller, TrailRecord
 from cluster.workload import SCENARIOS, statements
+from core.settings import WORKLOAD_SCENARIOS
+from core.topology import Role
+from core.trail import Caller, TrailRecord
 from tests.unit.test_decide import inst, view
 
 PORTS = {"w": 1, "r1": 2, "r2": 3}

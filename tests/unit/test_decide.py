@@ -8,7 +8,7 @@ from cluster.decide import (
     has_read_quorum,
 )
 from cluster.observe import InstanceObservation
-from cluster.topology import Role
+from core.topology import Role
 
 
 def obs(instance_id: str, lsn: int, in_recovery: bool = True) -> InstanceObservation:

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from cluster.events import EventStore
 from collector.detectors import Detectors, detectors_wanted
 from collector.sources.base import InstancePoll
 from collector.sources.instance import InstanceSnapshot
 from collector.sources.replication import Downstream, Receiver, ReplicationSnapshot
 from collector.targets import Target
+from core.events import EventStore
 
 WRITER = Target("ext", "ext-1", "host=a")
 READER = Target("ext", "ext-2", "host=b")

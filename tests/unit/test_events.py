@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.events import CATALOG, EventStore, make_event
+from core.events import CATALOG, EventStore, make_event
 
 
 def test_failover_events_carry_aws_ids_and_messages() -> None:

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from cluster.events import EventStore
 from collector.logs.event_sink import LogEventSink
 from collector.logs.follow import LogFollower
 from collector.logs.limiter import EventLimiter
 from collector.logs.tailer import LogTailer
 from collector.targets import Target
+from core.events import EventStore
 from tests.unit.logfixtures import SECRETS, auth_failure_line, pg15_lines, raw
 
 TARGET = Target("demo", "demo-instance-1", "host=127.0.0.1")

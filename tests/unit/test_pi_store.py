@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from borealis.errors import ConfigError
-from borealis.settings import load_settings
 from collector.pi_store import PiStore
 from collector.sampler import ActiveSession, Sample
 from collector.targets import Target
+from core.errors import ConfigError
+from core.settings import load_settings
 
 TARGET = Target("c", "i-1", "host=127.0.0.1", resource_id="db-STORE")
 DAY = 86400

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from borealis.errors import ConfigError
-from borealis.settings import Settings, load_settings, settings_from_json_file, settings_to_json
+from core.errors import ConfigError
+from core.settings import Settings, load_settings, settings_from_json_file, settings_to_json
 
 
 def test_defaults_listen_on_loopback_with_derived_ports(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from borealis.errors import ConfigError
 from collector.targets import targets_from_file
+from core.errors import ConfigError
 
 GOOD = """
 clusters:

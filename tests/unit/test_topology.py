@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from cluster.ids import is_resource_id
-from cluster.topology import Role, Topology, plan_topology
+from core.ids import is_resource_id
+from core.topology import Role, Topology, plan_topology
 
 
 def test_plan_spreads_instances_over_three_azs() -> None:

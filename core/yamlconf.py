@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from borealis.errors import ConfigError
+from core.errors import ConfigError
 
 
 @dataclass(frozen=True)

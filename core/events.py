@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cluster.sqlitefile import session
+from core.sqlitefile import session
 
 
 class SourceType(enum.StrEnum):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from borealis.errors import ConfigError
-from borealis.yamlconf import Located, load_located_file
+from core.errors import ConfigError
+from core.yamlconf import Located, load_located_file
 
 MAX_READERS = 15
 ENV_PREFIX = "BOREALIS_"

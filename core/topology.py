@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cluster.ids import new_resource_id
+from core.ids import new_resource_id
 
 AZ_LETTERS = ("a", "b", "c")
 SEGMENTS_PER_AZ = 2

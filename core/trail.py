@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cluster.sqlitefile import session
+from core.sqlitefile import session
 
 RDS_SOURCE = "rds.amazonaws.com"
 FIS_SOURCE = "fis.amazonaws.com"  # AWS Fault Injection Service: faults are its experiments
