@@ -19,14 +19,15 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev]'
 	@touch $(STAMP)
 
+# One line on failure (the supervisor's reason), then make's own `Error 1`.
 up: install
-	$(BIN)/borealis up --detach
+	@$(BIN)/borealis up --detach
 
 down:
-	$(BIN)/borealis down
+	@$(BIN)/borealis down
 
 status:
-	$(BIN)/borealis status
+	@$(BIN)/borealis status
 
 generate: $(STAMP)
 	$(BIN)/python -m alerts.generate

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import make_conninfo
+
 from borealis import control
 from cluster.checker import ZeroLossChecker
 from cluster.workload import SCENARIOS, Workload
@@ -108,9 +110,13 @@ class Stack:
         name = "cluster_endpoint" if endpoint == "writer" else "reader_endpoint"
         offset = {"cluster_endpoint": 32, "reader_endpoint": 33}[name]
         password = Credentials.load(StatePaths(self.state).secrets).app
-        return (
-            f"host=127.0.0.1 port={self.port_base + offset} user={APP_USER} "
-            f"password={password} dbname={APP_DATABASE} connect_timeout=5"
+        return make_conninfo(
+            host="127.0.0.1",
+            port=self.port_base + offset,
+            user=APP_USER,
+            password=password,
+            dbname=APP_DATABASE,
+            connect_timeout=5,
         )
 
     def failover_phases(self) -> list[dict[str, float]]:

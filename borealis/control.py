@@ -85,19 +85,36 @@ class ControlServer:
         self.path.unlink(missing_ok=True)
 
 
+def log_tail(log_file: Path, lines: int = 3) -> str:
+    """The last lines of a log, joined on one line (what a one-line error can carry)."""
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {log_file})"
+    tail = [line.strip() for line in text.strip().splitlines()[-lines:] if line.strip()]
+    return " | ".join(tail) if tail else f"(nothing in {log_file})"
+
+
+def supervisor_log(socket_path: Path) -> Path:
+    """The supervisor's log: `<state>/logs/supervisor.log` next to `<state>/run/control.sock`."""
+    return socket_path.parent.parent / "logs" / "supervisor.log"
+
+
 def request(path: Path, op: str, timeout: float = 300.0, **params: Any) -> Any:
-    """Send one request to the running supervisor and return its result."""
+    """Send one request to the running supervisor and return its result.
+
+    Every failure is a `BorealisError`: `SupervisorNotRunning` when nothing listens, else one
+    that carries the last lines of the supervisor's log."""
+    not_running = f"no Borealis stack is running for {path.parent.parent}"
     if not path.exists():
-        raise SupervisorNotRunning(f"no Borealis stack is running for {path.parent.parent}")
+        raise SupervisorNotRunning(not_running)
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.settimeout(timeout)
     try:
-        client.connect(str(path))
-    except (ConnectionRefusedError, FileNotFoundError):
-        raise SupervisorNotRunning(
-            f"no Borealis stack is running for {path.parent.parent}"
-        ) from None
-    try:
+        try:
+            client.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            raise SupervisorNotRunning(not_running) from None
         message = {"op": op, "user_agent": USER_AGENT, **params}
         client.sendall((json.dumps(message) + "\n").encode())
         data = b""
@@ -107,14 +124,29 @@ def request(path: Path, op: str, timeout: float = 300.0, **params: Any) -> Any:
                 break
             data += chunk
     except TimeoutError:
-        raise BorealisError(
-            f"the supervisor did not answer {op!r} within {timeout:.0f} s"
+        raise _failed(
+            path, f"the supervisor did not answer {op!r} within {timeout:.0f} s"
         ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _failed(path, f"the control socket failed during {op!r} ({reason})") from None
     finally:
         client.close()
     if not data:
-        raise BorealisError(f"the supervisor closed the connection during {op!r}")
-    reply = json.loads(data)
+        raise _failed(path, f"the supervisor closed the connection during {op!r}")
+    if not data.endswith(b"\n"):
+        raise _failed(path, f"the supervisor's reply to {op!r} was cut short")
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        raise _failed(path, f"the supervisor's reply to {op!r} is not JSON") from None
+    if not isinstance(reply, dict):
+        raise _failed(path, f"the supervisor's reply to {op!r} is not a JSON object")
     if not reply.get("ok"):
-        raise BorealisError(reply.get("error", "unknown error"))
+        raise BorealisError(str(reply.get("error", "unknown error")))
     return reply.get("result")
+
+
+def _failed(path: Path, what: str) -> BorealisError:
+    log_file = supervisor_log(path)
+    return BorealisError(f"{what}; {log_file} ends: {log_tail(log_file)}")

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 T = TypeVar("T")
 
@@ -130,16 +131,24 @@ class Stack:
 
     def superuser_dsn(self, port: int) -> str:
         secrets = json.loads((self.state_dir / "secrets.json").read_text())
-        return (
-            f"host=127.0.0.1 port={port} user=postgres password={secrets['superuser']} "
-            "dbname=postgres connect_timeout=3"
+        return make_conninfo(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            password=secrets["superuser"],
+            dbname="postgres",
+            connect_timeout=3,
         )
 
     def app_dsn(self, port: int) -> str:
         secrets = json.loads((self.state_dir / "secrets.json").read_text())
-        return (
-            f"host=127.0.0.1 port={port} user=borealis_app password={secrets['app']} "
-            "dbname=app connect_timeout=3"
+        return make_conninfo(
+            host="127.0.0.1",
+            port=port,
+            user="borealis_app",
+            password=secrets["app"],
+            dbname="app",
+            connect_timeout=3,
         )
 
     def sql(self, port: int, query: str) -> list[tuple[Any, ...]]:
