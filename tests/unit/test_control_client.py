@@ -133,5 +133,5 @@ def test_a_missing_binary_is_named(tmp_path: Path) -> None:
     with pytest.raises(BorealisError, match="'/nope/prom' was not found"):
         startup.check_binaries(settings)
     settings = load_settings(environ={}, overrides={"state_dir": str(tmp_path), "pg_bin": "/nope"})
-    with pytest.raises(BorealisError, match="initdb, postgres, .* not found in /nope"):
+    with pytest.raises(BorealisError, match=r"initdb, postgres, .* not found in /nope"):
         startup.check_binaries(settings)
