@@ -56,7 +56,12 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "BOREALIS_PORTS__BASE": str(self.port_base)}
+        # PostgreSQL's data root inside the state directory: one rmtree removes both.
+        return {
+            **os.environ,
+            "BOREALIS_PORTS__BASE": str(self.port_base),
+            "BOREALIS_PG_ROOT": str(self.state / "pg"),
+        }
 
     def cli(self, *args: str, timeout: float = 600) -> str:
         done = subprocess.run(
@@ -186,7 +191,7 @@ class LoadSampler:
 
 
 def stack_processes(state: Path) -> dict[int, str]:
-    """pid -> 'cluster' (PostgreSQL and pg_receivewal: cwd in the state dir's pg/) or
+    """pid -> 'cluster' (PostgreSQL and pg_receivewal: cwd in the data root, <state>/pg/) or
     'services' (supervisor, collector, Prometheus, UI: the state dir on their command line)."""
     found: dict[int, str] = {}
     marker = str(state)

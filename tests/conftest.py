@@ -89,10 +89,11 @@ def borealis(
     )
 
 
-def stack_processes(state_dir: Path) -> list[tuple[int, str]]:
-    """Live (non-zombie) processes whose command line mentions the state directory."""
+def stack_processes(*directories: Path) -> list[tuple[int, str]]:
+    """Live (non-zombie) processes whose command line mentions one of the directories (the
+    state directory: the services; the data root: PostgreSQL and pg_receivewal)."""
     found = []
-    marker = str(state_dir).encode()
+    markers = [str(directory).encode() for directory in directories]
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -102,7 +103,8 @@ def stack_processes(state_dir: Path) -> list[tuple[int, str]]:
         except OSError:
             continue
         state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
-        if marker in cmdline and state not in (b"Z", b"X") and int(entry) != os.getpid():
+        mentioned = any(marker in cmdline for marker in markers)
+        if mentioned and state not in (b"Z", b"X") and int(entry) != os.getpid():
             found.append((int(entry), cmdline.replace(b"\0", b" ").decode(errors="replace")))
     return found
 
@@ -112,6 +114,14 @@ class Stack:
     state_dir: Path
     env: dict[str, str]
     status_cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_root(self) -> Path:
+        """PostgreSQL's files: next to the state directory in tests (see `start_stack`)."""
+        return Path(self.env["BOREALIS_PG_ROOT"])
+
+    def processes(self) -> list[tuple[int, str]]:
+        return stack_processes(self.state_dir, self.data_root)
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return borealis(*args, "--state-dir", str(self.state_dir), env=self.env, timeout=timeout)
@@ -170,7 +180,12 @@ class Stack:
 
 
 def start_stack(state_dir: Path, port_base: int, readers: int) -> Stack:
-    env = {"BOREALIS_PORTS__BASE": str(port_base)}
+    # The data root beside the state directory, inside shared_tmp: removed with it (the
+    # default, under /var/lib/borealis, is what test_first_start exercises).
+    env = {
+        "BOREALIS_PORTS__BASE": str(port_base),
+        "BOREALIS_PG_ROOT": str(state_dir.parent / f"{state_dir.name}-pg"),
+    }
     stack = Stack(state_dir, env)
     done = stack.cli("up", "--detach", "--readers", str(readers), "--no-workload", timeout=300)
     if done.returncode != 0:
@@ -189,4 +204,4 @@ def stack(shared_tmp: Path) -> Iterator[Stack]:
     yield running
     done = running.cli("down", timeout=180)
     assert done.returncode == 0, done.stderr
-    assert stack_processes(running.state_dir) == []
+    assert running.processes() == []
