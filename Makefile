@@ -16,7 +16,7 @@ install-test: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	@$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e '.[test,dev]'
 	@touch $(STAMP)
 
 # One line on failure (the supervisor's reason), then make's own `Error 1`.

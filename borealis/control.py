@@ -5,6 +5,7 @@ Only root (the socket is mode 0600) can ask the running stack for its status or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -12,7 +13,7 @@ import socket
 import socketserver
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,32 @@ def _peer_credentials(sock: socket.socket) -> dict[str, int]:
     return {"pid": pid, "uid": uid, "gid": gid}
 
 
+# sun_path holds 108 bytes: a checkout deep in a home directory can go beyond that.
+_MAX_SOCKET_PATH = 100
+
+
+@contextlib.contextmanager
+def _socket_address(path: Path) -> Iterator[str]:
+    """An address for `path` that fits in sun_path: the path itself, or (when too long) the
+    same file reached through an open descriptor of its directory (/proc/self/fd/N/name)."""
+    if len(os.fsencode(str(path))) <= _MAX_SOCKET_PATH:
+        yield str(path)
+        return
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{directory}/{path.name}"
+    finally:
+        os.close(directory)
+
+
 class ControlServer:
     def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
         self.path = path
         path.unlink(missing_ok=True)
         old_umask = os.umask(0o077)
         try:
-            self._server = _Server(str(path), _RequestHandler)
+            with _socket_address(path) as address:
+                self._server = _Server(address, _RequestHandler)
         finally:
             os.umask(old_umask)
         self._server.handlers = handlers
@@ -112,7 +132,8 @@ def request(path: Path, op: str, timeout: float = 300.0, **params: Any) -> Any:
     client.settimeout(timeout)
     try:
         try:
-            client.connect(str(path))
+            with _socket_address(path) as address:
+                client.connect(address)
         except (ConnectionRefusedError, FileNotFoundError):
             raise SupervisorNotRunning(not_running) from None
         message = {"op": op, "user_agent": USER_AGENT, **params}

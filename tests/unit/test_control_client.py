@@ -135,3 +135,18 @@ def test_a_missing_binary_is_named(tmp_path: Path) -> None:
     settings = load_settings(environ={}, overrides={"state_dir": str(tmp_path), "pg_bin": "/nope"})
     with pytest.raises(BorealisError, match=r"initdb, postgres, .* not found in /nope"):
         startup.check_binaries(settings)
+
+
+def test_a_socket_path_beyond_sun_path_still_serves(tmp_path: Path) -> None:
+    deep = tmp_path / ("a-rather-long-directory-name-" * 4) / "run"
+    deep.mkdir(parents=True)
+    path = deep / "control.sock"
+    assert len(str(path)) > 108
+    server = control.ControlServer(path, {"status": lambda request: {"ready": True}})
+    server.start()
+    try:
+        assert control.request(path, "status", timeout=5) == {"ready": True}
+        assert path.exists()
+    finally:
+        server.stop()
+    assert not path.exists()
