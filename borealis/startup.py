@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from borealis import control
+from borealis.services import stop_stale
 from cluster import pgctl
 from cluster.layout import check_ownership, check_reachable
 from core.errors import BorealisError
@@ -25,6 +26,7 @@ from core.settings import Settings
 from core.topology import Topology
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
+SERVICES = ("collector", "prometheus", "ui", "workload")
 SERVICE_PORTS = ("cluster_endpoint", "reader_endpoint", "collector", "pi", "prometheus", "ui")
 
 
@@ -120,6 +122,9 @@ def preflight(settings: Settings, paths: StatePaths) -> None:
     """Everything `up` can know is wrong before it starts a single process."""
     check_binaries(settings)
     check_data_root(settings, paths)
+    # Services an earlier supervisor left running (it was killed) hold this stack's ports.
+    for name in SERVICES:
+        stop_stale(paths.pid_file(name))
     check_ports(settings, paths)
 
 
