@@ -134,8 +134,15 @@ def request(path: Path, op: str, timeout: float = 300.0, **params: Any) -> Any:
         try:
             with _socket_address(path) as address:
                 client.connect(address)
-        except (ConnectionRefusedError, FileNotFoundError):
+        except FileNotFoundError:
             raise SupervisorNotRunning(not_running) from None
+        except ConnectionRefusedError:
+            # The socket is there, nobody answers: the supervisor died without cleaning up.
+            log_file = supervisor_log(path)
+            raise SupervisorNotRunning(
+                f"{not_running} (its control socket is left but nothing answers); "
+                f"{log_file} ends: {log_tail(log_file)}"
+            ) from None
         message = {"op": op, "user_agent": USER_AGENT, **params}
         client.sendall((json.dumps(message) + "\n").encode())
         data = b""

@@ -12,6 +12,7 @@ import pytest
 from borealis import control, startup
 from core.errors import BorealisError
 from core.settings import load_settings
+from tests.conftest import LIFECYCLE_PORTS
 
 Behaviour = Callable[[socket.socket], None]
 
@@ -104,7 +105,12 @@ def test_nothing_listening_is_not_running(state: Path) -> None:
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(path))
     stale.close()  # the file stays, nobody listens: connection refused
-    with pytest.raises(control.SupervisorNotRunning):
+    with pytest.raises(control.SupervisorNotRunning) as caught:
+        control.request(path, "status", timeout=5)
+    assert "nothing answers" in str(caught.value)
+    assert "cannot enter /root | exiting" in str(caught.value)
+    path.unlink()
+    with pytest.raises(control.SupervisorNotRunning, match="no Borealis stack is running"):
         control.request(path, "status", timeout=5)
 
 
@@ -115,7 +121,12 @@ def test_a_busy_port_is_named_with_its_settings_key(tmp_path: Path) -> None:
     busy = holder.getsockname()[1]
     try:
         settings = load_settings(
-            environ={}, overrides={"state_dir": str(tmp_path), "ports.prometheus": busy}
+            environ={},
+            overrides={
+                "state_dir": str(tmp_path),
+                "ports.base": LIFECYCLE_PORTS + 800,  # the others free: this test's range
+                "ports.prometheus": busy,
+            },
         )
         with pytest.raises(BorealisError) as caught:
             startup.check_ports(settings, settings.state_paths())
