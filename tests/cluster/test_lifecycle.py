@@ -82,5 +82,12 @@ def test_errors_are_one_line_and_non_zero(shared_tmp: Path) -> None:
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith("borealis failover: no Borealis stack is running")
     bad = borealis("up", "--readers", "16", "--state-dir", str(shared_tmp / "nothing-here"))
+    assert bad.returncode == 2  # a usage error, as argparse's
+    assert bad.stderr == (
+        "borealis up: argument --readers: expected 1 to 15, got '16' (see borealis up --help)\n"
+    )
+    bad = borealis(
+        "up", "--state-dir", str(shared_tmp / "nothing-here"), env={"BOREALIS_READERS": "16"}
+    )
     assert bad.returncode == 1
     assert "readers must be between 1 and 15" in bad.stderr
