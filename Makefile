@@ -16,17 +16,18 @@ install-test: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	@$(BIN)/pip install --quiet --quiet --disable-pip-version-check -e '.[test,dev]'
 	@touch $(STAMP)
 
+# One line on failure (the supervisor's reason), then make's own `Error 1`.
 up: install
-	$(BIN)/borealis up --detach
+	@$(BIN)/borealis up --detach
 
 down:
-	$(BIN)/borealis down
+	@$(BIN)/borealis down
 
 status:
-	$(BIN)/borealis status
+	@$(BIN)/borealis status
 
 generate: $(STAMP)
 	$(BIN)/python -m alerts.generate

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import make_conninfo
+
 from borealis import control
 from cluster.checker import ZeroLossChecker
 from cluster.workload import SCENARIOS, Workload
@@ -54,7 +56,12 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "BOREALIS_PORTS__BASE": str(self.port_base)}
+        # PostgreSQL's data root inside the state directory: one rmtree removes both.
+        return {
+            **os.environ,
+            "BOREALIS_PORTS__BASE": str(self.port_base),
+            "BOREALIS_PG_ROOT": str(self.state / "pg"),
+        }
 
     def cli(self, *args: str, timeout: float = 600) -> str:
         done = subprocess.run(
@@ -108,9 +115,13 @@ class Stack:
         name = "cluster_endpoint" if endpoint == "writer" else "reader_endpoint"
         offset = {"cluster_endpoint": 32, "reader_endpoint": 33}[name]
         password = Credentials.load(StatePaths(self.state).secrets).app
-        return (
-            f"host=127.0.0.1 port={self.port_base + offset} user={APP_USER} "
-            f"password={password} dbname={APP_DATABASE} connect_timeout=5"
+        return make_conninfo(
+            host="127.0.0.1",
+            port=self.port_base + offset,
+            user=APP_USER,
+            password=password,
+            dbname=APP_DATABASE,
+            connect_timeout=5,
         )
 
     def failover_phases(self) -> list[dict[str, float]]:
@@ -180,7 +191,7 @@ class LoadSampler:
 
 
 def stack_processes(state: Path) -> dict[int, str]:
-    """pid -> 'cluster' (PostgreSQL and pg_receivewal: cwd in the state dir's pg/) or
+    """pid -> 'cluster' (PostgreSQL and pg_receivewal: cwd in the data root, <state>/pg/) or
     'services' (supervisor, collector, Prometheus, UI: the state dir on their command line)."""
     found: dict[int, str] = {}
     marker = str(state)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg.conninfo import make_conninfo
 
 from cluster import pgctl
 from tests.integration.conftest import start_server
@@ -74,7 +76,9 @@ def cpu_seconds(pid: int) -> float:
 def postgres(root: Path, port: int) -> Iterator[str]:
     _, popen, _ = start_server(root, port, SUPER, max_connections=100)
     try:
-        dsn = f"host=127.0.0.1 port={port} user=postgres password={SUPER} dbname=postgres"
+        dsn = make_conninfo(
+            host="127.0.0.1", port=port, user="postgres", password=SUPER, dbname="postgres"
+        )
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"create role monitor login password '{MONITOR}'")
             conn.execute("grant pg_monitor to monitor")
@@ -159,10 +163,12 @@ def child_env(interval: float, wait_sampling: bool, port_base: int, state: Path)
 
 
 def targets_file(path: Path, port: int) -> Path:
+    monitor_dsn = make_conninfo(
+        host="127.0.0.1", port=port, user="monitor", password=MONITOR, dbname="postgres"
+    )
     path.write_text(
         "clusters:\n  - id: bench\n    instances:\n      - id: bench-1\n"
-        f'        dsn: "host=127.0.0.1 port={port} user=monitor password={MONITOR} '
-        'dbname=postgres"\n        resource_id: db-BENCH\n'
+        f"        dsn: {json.dumps(monitor_dsn)}\n        resource_id: db-BENCH\n"
     )
     return path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -13,13 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from borealis import control
 from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
 from core.errors import BorealisError
-from core.paths import StatePaths
 from core.settings import (
+    MAX_READERS,
     WORKLOAD_SCENARIOS,
     Settings,
     load_settings,
@@ -27,6 +28,49 @@ from core.settings import (
 )
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+MAX_MINUTES = 10 * 366 * 24 * 60  # ten years: far beyond any retention
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _number(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] (or (low, high])."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        bounds = f"{'more than' if low_open else 'at least'} {low:g} and at most {high:g}"
+        if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+            raise argparse.ArgumentTypeError(f"expected a number {bounds}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {text!r}")
+        return value
+
+    return parse
+
+
+MINUTES = _number(0, MAX_MINUTES, low_open=True)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +83,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="borealis",
         description="An Aurora-style PostgreSQL mini-cluster with CloudWatch-style monitoring.",
     )
@@ -47,9 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="create (first time) and start the whole stack")
     up.add_argument("--detach", action="store_true", help="return once every part is healthy")
-    up.add_argument("--readers", type=int, help="readers in a new cluster, 1..15 (default 2)")
+    up.add_argument(
+        "--readers", type=_count(1, MAX_READERS), help="readers in a new cluster, 1..15 (default 2)"
+    )
     up.add_argument("--no-workload", action="store_true", help="do not run the light workload")
-    up.add_argument("--timeout", type=float, default=300, help="seconds --detach waits")
+    up.add_argument(
+        "--timeout",
+        type=_number(0, 86400, low_open=True),
+        default=300,
+        help="seconds --detach waits",
+    )
     _add_common(up)
 
     down = sub.add_parser("down", help="stop every process of the stack")
@@ -80,20 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
     workload.add_argument(
         "--scenario", default="oltp", choices=WORKLOAD_SCENARIOS, help="what to run (default oltp)"
     )
-    workload.add_argument("--rate", type=float, help="transactions per second, 0 = unpaced")
-    workload.add_argument("--duration", type=float, help="seconds (default: until Ctrl-C)")
-    workload.add_argument("--clients", type=int, help="concurrent clients")
+    workload.add_argument(
+        "--rate", type=_number(0, 100_000), help="transactions per second, 0 = unpaced"
+    )
+    workload.add_argument(
+        "--duration",
+        type=_number(0, 366 * 86400, low_open=True),
+        help="seconds (default: until Ctrl-C)",
+    )
+    workload.add_argument("--clients", type=_count(1, 50), help="concurrent clients, 1..50")
     workload.add_argument("--quiet", action="store_true", help="print only the final summary")
     _add_common(workload)
 
     trail = sub.add_parser("trail", help="control-plane trail (CloudTrail-like), oldest first")
     trail.add_argument("--json", action="store_true", help="print CloudTrail-style records")
-    trail.add_argument("--minutes", type=float, default=1440, help="how far back (default 1440)")
+    trail.add_argument("--minutes", type=MINUTES, default=1440, help="how far back (default 1440)")
     _add_common(trail)
 
     events = sub.add_parser("events", help="RDS-style events, oldest first")
     events.add_argument("--json", action="store_true", help="print DescribeEvents-style JSON")
-    events.add_argument("--minutes", type=float, default=60, help="how far back (default 60)")
+    events.add_argument("--minutes", type=MINUTES, default=60, help="how far back (default 60)")
     _add_common(events)
 
     collector = sub.add_parser("collector", help="run the collector alone (any PostgreSQL 13+)")
@@ -122,10 +179,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from borealis import supervisor
+    from borealis import startup, supervisor
 
     if args.detach:
-        paths = StatePaths(settings.state_dir)
+        paths = settings.state_paths()
         try:
             status = control.request(paths.control_socket, "status", timeout=10)
             print("Borealis is already running.")
@@ -137,7 +194,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                 argv += ["--readers", str(args.readers)]
             if args.no_workload:
                 argv.append("--no-workload")
-            status = supervisor.start_detached(settings, argv, args.timeout)
+            status = startup.start_detached(settings, argv, args.timeout)
             print("Borealis is up.")
         _print_urls(status)
         return 0
@@ -158,7 +215,7 @@ def _print_urls(status: dict[str, Any]) -> None:
 def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
     from borealis import teardown
 
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     running = teardown.supervisor_running(paths)
     stopped = teardown.down(paths)
     if not running and paths.topology.exists():
@@ -180,7 +237,7 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     try:
         status = control.request(paths.control_socket, "status", timeout=30)
     except control.SupervisorNotRunning:
@@ -214,14 +271,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_failover(args: argparse.Namespace, settings: Settings) -> int:
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     result = control.request(paths.control_socket, "failover", target=args.target)
     print(f"Failed over from {result['previous_writer']} to {result['writer']}.")
     return 0
 
 
 def cmd_reboot(args: argparse.Namespace, settings: Settings) -> int:
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     result = control.request(paths.control_socket, "reboot", instance=args.instance)
     print(f"Rebooted {result['instance']} ({result['role']}); no failover.")
     return 0
@@ -230,7 +287,7 @@ def cmd_reboot(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_fault(args: argparse.Namespace, settings: Settings) -> int:
     spec = FAULTS_BY_NAME[args.fault]
     fault_args = [str(getattr(args, f"fault_{arg.lower()}")) for arg in spec.args]
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     result = control.request(paths.control_socket, "fault", fault=spec.name, args=fault_args)
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
@@ -245,18 +302,23 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
     from core.credentials import Credentials
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     if not paths.secrets.exists():
         raise BorealisError(f"no cluster in {paths.root}: run `borealis up` first")
     password = Credentials.load(paths.secrets).app
     scenario = SCENARIOS[args.scenario]
 
     def dsn(port_name: str) -> str:
+        from psycopg.conninfo import make_conninfo
+
         from core.credentials import APP_DATABASE, APP_USER
 
-        return (
-            f"host={settings.listen_host} port={settings.ports.port(port_name)} "
-            f"user={APP_USER} password={password} dbname={APP_DATABASE}"
+        return make_conninfo(
+            host=settings.listen_host,
+            port=settings.ports.port(port_name),
+            user=APP_USER,
+            password=password,
+            dbname=APP_DATABASE,
         )
 
     load = Workload(
@@ -280,7 +342,7 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
     from core.trail import TrailStore
 
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     if not paths.trail_db.exists():
         raise BorealisError(f"no trail in {paths.root}: run `borealis up` first")
     records = TrailStore(paths.trail_db).recent(args.minutes)
@@ -301,7 +363,7 @@ def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     from core.events import EventStore
 
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     if not paths.events_db.exists():
         raise BorealisError(f"no events in {paths.root}: run `borealis up` first")
     since = datetime.now(UTC) - timedelta(minutes=args.minutes)
@@ -372,6 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"borealis {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     finally:
         logging.getLogger(__name__).debug(
             "%s took %.2f s", args.command, time.monotonic() - started

@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
-from borealis import control, prometheus
+from borealis import control, prometheus, startup
+from borealis.audit import Audit
 from borealis.services import Service, ServiceSpec
 from cluster.endpoints import Endpoint, EndpointProxy
 from cluster.faults import FaultInjector
@@ -27,7 +26,7 @@ from core.errors import BorealisError
 from core.events import EventStore
 from core.paths import StatePaths
 from core.settings import Settings, settings_to_json
-from core.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailRecord, TrailStore
+from core.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailStore
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +81,10 @@ def app_uri(host: str, port: int) -> str:
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.paths = StatePaths(settings.state_dir)
+        self.paths = settings.state_paths()
         self.stop_event = threading.Event()
         self.events: EventStore | None = None
-        self.trail: TrailStore | None = None
+        self.audit = Audit(settings.cluster_id, settings.region)
         self.manager: ClusterManager | None = None
         self.faults: FaultInjector | None = None
         self.endpoints: EndpointProxy | None = None
@@ -99,8 +98,17 @@ class Supervisor:
 
     def run(self) -> None:
         """Bring everything up, then watch until asked to stop."""
-        self._claim_state_dir()
         try:
+            self._claim_state_dir()
+        except OSError as exc:
+            reason = f"cannot use the state directory {self.paths.root}: {exc.strerror or exc}"
+            startup.record_failure(self.paths, reason)
+            raise BorealisError(reason) from None
+        except BorealisError as exc:
+            startup.record_failure(self.paths, str(exc))
+            raise
+        try:
+            startup.preflight(self.settings, self.paths)
             self._start()
             self.ready = True
             lines = "".join(f"\n  {name:<12} {url}" for name, url in sorted(self.urls().items()))
@@ -108,6 +116,15 @@ class Supervisor:
             while not self.stop_event.wait(1.0):
                 for service in self.services.values():
                     service.ensure_running()
+        except BorealisError as exc:
+            startup.record_failure(self.paths, str(exc))
+            raise
+        except Exception as exc:
+            log.exception("the start failed")
+            log_file = self.paths.service_log("supervisor")
+            reason = f"the start failed ({type(exc).__name__}: {exc}); see {log_file}"
+            startup.record_failure(self.paths, reason)
+            raise BorealisError(reason) from None
         finally:
             self._stop()
 
@@ -132,7 +149,7 @@ class Supervisor:
     def _start(self) -> None:
         settings = self.settings
         self.events = EventStore(self.paths.events_db)
-        self.trail = TrailStore(self.paths.trail_db)
+        self.audit.trail = TrailStore(self.paths.trail_db)
         self.manager = ClusterManager(settings, self.paths, self.events)
         self.faults = FaultInjector(self.manager)
         self.endpoints = EndpointProxy(
@@ -157,9 +174,9 @@ class Supervisor:
         try:
             self.manager.open()
         except Exception as exc:
-            self._record(name, me, params, error=exc)
+            self.audit.record(name, me, params, error=exc)
             raise
-        self._record(name, me, params, response=self._cluster_elements())
+        self.audit.record(name, me, params, response=self.audit.cluster_elements(self.manager))
         self._manager_thread = threading.Thread(
             target=self.manager.run, args=(self.stop_event,), name="manager", daemon=True
         )
@@ -187,14 +204,14 @@ class Supervisor:
         cluster = {"dBClusterIdentifier": self.settings.cluster_id}
         return {
             "status": lambda request: self.status(),
-            "failover": self._audited(
+            "failover": self.audit.audited(
                 "FailoverDBCluster",
                 RDS_SOURCE,
                 params=lambda r: {**cluster, "targetDBInstanceIdentifier": r.get("target")},
                 act=lambda r: self._require_manager().request_failover(r.get("target")),
-                response=lambda result: self._cluster_elements(),
+                response=lambda result: self.audit.cluster_elements(self.manager),
             ),
-            "reboot": self._audited(
+            "reboot": self.audit.audited(
                 "RebootDBInstance",
                 RDS_SOURCE,
                 params=lambda r: {"dBInstanceIdentifier": r.get("instance")},
@@ -205,14 +222,14 @@ class Supervisor:
                     **cluster,
                 },
             ),
-            "fault": self._audited(
+            "fault": self.audit.audited(
                 "InjectFault",
                 FIS_SOURCE,
                 params=lambda r: {"action": r.get("fault"), "parameters": r.get("args", [])},
                 act=self._inject,
                 response=dict,
             ),
-            "stop": self._audited(
+            "stop": self.audit.audited(
                 "StopDBCluster",
                 RDS_SOURCE,
                 params=lambda r: cluster,
@@ -221,94 +238,12 @@ class Supervisor:
             ),
         }
 
-    def _audited(
-        self,
-        name: str,
-        source: str,
-        *,
-        params: control.Handler,
-        act: control.Handler,
-        response: control.Handler,
-    ) -> control.Handler:
-        """A control handler whose every call, answered or refused, lands in the trail."""
-
-        def handle(request: dict[str, Any]) -> Any:
-            peer = request.get("_peer") or {}
-            caller = Caller.from_uid(int(peer.get("uid", os.getuid())), peer.get("pid"))
-            agent = str(request.get("user_agent") or "unknown")
-            parameters = params(request)
-            try:
-                result = act(request)
-            except Exception as exc:
-                self._record(name, caller, parameters, error=exc, source=source, agent=agent)
-                raise
-            self._record(
-                name, caller, parameters, response=response(result), source=source, agent=agent
-            )
-            return result
-
-        return handle
-
-    def _record(
-        self,
-        name: str,
-        caller: Caller,
-        parameters: dict[str, Any],
-        *,
-        response: dict[str, Any] | None = None,
-        error: BaseException | None = None,
-        source: str = RDS_SOURCE,
-        agent: str = "borealis-supervisor",
-    ) -> None:
-        if self.trail is None:
-            return
-        code = None
-        if error is not None:
-            code = getattr(error, "error_code", None) or (
-                "InvalidDBClusterStateFault"
-                if isinstance(error, BorealisError)
-                else "InternalFailure"
-            )
-        self.trail.add(
-            TrailRecord(
-                event_name=name,
-                caller=caller,
-                request_parameters=parameters,
-                response_elements=response,
-                error_code=code,
-                error_message=str(error) if error is not None else None,
-                event_source=source,
-                user_agent=agent,
-                region=self.settings.region,
-            )
-        )
-
     def _inject(self, request: dict[str, Any]) -> dict[str, Any]:
         self._require_manager()
         if self.faults is None:
             raise BorealisError("the cluster is still starting; try again in a moment")
         args = [str(a) for a in request.get("args") or []]
         return self.faults.inject(str(request.get("fault")), args)
-
-    def _cluster_elements(self) -> dict[str, Any]:
-        """The DBCluster shape CloudTrail shows in responseElements (members, writer)."""
-        manager = self.manager
-        if manager is None or manager.topology is None:
-            return {"dBClusterIdentifier": self.settings.cluster_id}
-        topology = manager.topology
-        return {
-            "dBClusterIdentifier": topology.cluster_id,
-            "dbClusterResourceId": topology.cluster_resource_id,
-            "engine": "aurora-postgresql",
-            "dBClusterMembers": [
-                {
-                    "dBInstanceIdentifier": spec.id,
-                    "isClusterWriter": spec.id == topology.writer_id,
-                    "promotionTier": spec.tier,
-                }
-                for spec in topology.instances
-            ],
-        }
 
     def _require_manager(self) -> ClusterManager:
         if self.manager is None or self.manager.topology is None:
@@ -353,6 +288,8 @@ class Supervisor:
         if self.endpoints is not None:
             status["endpoint_connections"] = self.endpoints.active_connections()
         status["ready"] = self.ready and manager.healthy()
+        status["state_dir"] = str(self.paths.root)
+        status["data_root"] = str(self.paths.pg)
         status["supervisor_pid"] = os.getpid()
         return status
 
@@ -363,7 +300,7 @@ class Supervisor:
         self.stop_event.set()
         if not self._stop_recorded and self.manager is not None:
             # Ctrl-C or SIGTERM rather than `borealis down`: the trail still gets it.
-            self._record(
+            self.audit.record(
                 "StopDBCluster",
                 Caller.from_uid(os.getuid(), os.getpid()),
                 {"dBClusterIdentifier": self.settings.cluster_id},
@@ -398,34 +335,3 @@ def run_foreground(settings: Settings) -> None:
     supervisor = Supervisor(settings)
     install_signal_handlers(supervisor)
     supervisor.run()
-
-
-def start_detached(settings: Settings, argv: list[str], timeout: float) -> dict[str, Any]:
-    """Start `borealis up` in the background; return its status once everything is healthy."""
-    paths = StatePaths(settings.state_dir)
-    paths.logs.mkdir(parents=True, exist_ok=True)
-    log_file = paths.service_log("supervisor")
-    with open(log_file, "ab") as handle:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "borealis", *argv],
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + timeout
-    last_error = ""
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            tail = log_file.read_text(errors="replace").strip().splitlines()[-5:]
-            raise BorealisError(f"borealis up exited with {child.returncode}: {' | '.join(tail)}")
-        try:
-            status = control.request(paths.control_socket, "status", timeout=10)
-            if status.get("ready"):
-                return dict(status)
-        except BorealisError as exc:
-            last_error = str(exc)
-        time.sleep(0.5)
-    raise BorealisError(
-        f"the stack did not become healthy within {timeout:.0f} s ({last_error}); see {log_file}"
-    )

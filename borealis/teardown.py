@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from typing import Any
@@ -11,6 +10,7 @@ from borealis import control
 from cluster import pgctl
 from core.errors import BorealisError
 from core.paths import StatePaths
+from core.topology import Topology
 
 
 def down(paths: StatePaths, timeout: float = 120.0) -> int:
@@ -58,33 +58,33 @@ def sweep(paths: StatePaths) -> int:
 def offline_status(paths: StatePaths) -> dict[str, Any]:
     if not paths.topology.exists():
         raise BorealisError(f"no Borealis cluster in {paths.root}: run `borealis up`")
-    topology = json.loads(paths.topology.read_text())
+    topology = Topology.load(paths.topology)
     instances = []
-    for inst in topology["instances"]:
-        pid = pgctl.postmaster_pid(paths.data_dir(inst["id"]))
+    for inst in topology.instances:
+        pid = pgctl.postmaster_pid(paths.data_dir(inst.id))
         alive = pgctl.is_alive(pid)
         instances.append(
             {
-                "id": inst["id"],
-                "resource_id": inst["resource_id"],
-                "role": "writer" if inst["id"] == topology["writer_id"] else "reader",
-                "az": inst["az"],
-                "tier": inst["tier"],
-                "port": inst["port"],
+                "id": inst.id,
+                "resource_id": inst.resource_id,
+                "role": topology.role_of(inst.id).value,
+                "az": inst.az,
+                "tier": inst.tier,
+                "port": inst.port,
                 "pid": pid if alive else None,
                 "state": "unmanaged" if alive else "stopped",
             }
         )
     return {
-        "cluster_id": topology["cluster_id"],
-        "cluster_resource_id": topology["cluster_resource_id"],
-        "writer": topology["writer_id"],
+        "cluster_id": topology.cluster_id,
+        "cluster_resource_id": topology.cluster_resource_id,
+        "writer": topology.writer_id,
         "instances": instances,
-        "segments": [
-            {"id": s["id"], "az": s["az"], "state": "stopped"} for s in topology["segments"]
-        ],
+        "segments": [{"id": s.id, "az": s.az, "state": "stopped"} for s in topology.segments],
         "services": {},
         "endpoints": {},
         "ready": False,
+        "state_dir": str(paths.root),
+        "data_root": str(paths.pg),
         "checked_at": time.time(),
     }

@@ -12,26 +12,29 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from cluster import pgconf, pgctl
+from cluster.layout import Layout
 from cluster.sqlconn import InstanceUnreachable, connect
+from cluster.storage import Process, Processes, SegmentControl
 from core.credentials import (
     APP_DATABASE,
     APP_USER,
     MONITOR_USER,
     REPLICATION_USER,
+    SUPERUSER,
     Credentials,
 )
 from core.errors import BorealisError
 from core.paths import StatePaths
 from core.settings import Settings
-from core.topology import InstanceSpec, SegmentSpec, Topology
+from core.topology import InstanceSpec, Topology
 
 log = logging.getLogger(__name__)
 
@@ -42,32 +45,14 @@ class ClusterError(BorealisError):
     pass
 
 
-@dataclass
-class Process:
-    """A process we started (popen) or found running from an earlier supervisor (pid only)."""
-
-    pid: int
-    popen: subprocess.Popen[bytes] | None = None
-
-    def alive(self) -> bool:
-        if self.popen is not None:
-            return self.popen.poll() is None
-        return pgctl.is_alive(self.pid)
-
-
-@dataclass
-class Processes:
-    instances: dict[str, Process] = field(default_factory=dict)
-    segments: dict[str, Process] = field(default_factory=dict)
-
-
-class ClusterController:
+class ClusterController(SegmentControl):
     def __init__(self, settings: Settings, paths: StatePaths) -> None:
         self.settings = settings
         self.paths = paths
         self.user = pgctl.OsUser.lookup(settings.os_user)
         self.tools = pgctl.PgTools(settings.pg_bin, self.user)
         self.procs = Processes()
+        self.layout = Layout(paths, self.user)
         self._credentials: Credentials | None = None
 
     @property
@@ -75,46 +60,6 @@ class ClusterController:
         if self._credentials is None:
             self._credentials = Credentials.load(self.paths.secrets)
         return self._credentials
-
-    # --- layout ------------------------------------------------------------------------
-
-    def _pg_dir(self, path: Path, mode: int = 0o700) -> Path:
-        path.mkdir(parents=True, exist_ok=True)
-        self.user.chown(path)
-        os.chmod(path, mode)
-        return path
-
-    def prepare_layout(self, topology: Topology) -> None:
-        root = self.paths.root
-        root.mkdir(parents=True, exist_ok=True)
-        os.chmod(root, 0o755)
-        check_reachable(root, self.user)
-        for sub in (self.paths.logs, self.paths.run):
-            sub.mkdir(parents=True, exist_ok=True)
-        self._pg_dir(self.paths.pg, 0o750)
-        for name in ("data", "segments", "log"):
-            self._pg_dir(self.paths.pg / name, 0o750)
-        self._pg_dir(self.paths.pg_socket_dir, 0o750)
-        for spec in topology.instances:
-            self._pg_dir(self.paths.pg_log_dir(spec.id), 0o750)
-        for seg in topology.segments:
-            self._pg_dir(self.paths.segment_dir(seg.id))
-
-    def discard_incomplete_cluster(self) -> bool:
-        """Remove what a creation that never finished left (no topology.json was written):
-        stop its processes, delete its data. True when there was something to remove."""
-        pg = self.paths.pg
-        if self.paths.topology.exists() or not pg.exists() or not any(pg.iterdir()):
-            return False
-        data_root = pg / "data"
-        for data_dir in data_root.iterdir() if data_root.exists() else ():
-            pgctl.stop_process(pgctl.postmaster_pid(data_dir), sig=signal.SIGINT, timeout=30)
-        for pid_file in self.paths.run.glob("segment-*.pid"):
-            pgctl.stop_process(pgctl.read_pid(pid_file), sig=signal.SIGTERM, timeout=5)
-            pid_file.unlink(missing_ok=True)
-        pgctl.remove_tree(pg)
-        self.paths.secrets.unlink(missing_ok=True)
-        return True
 
     def write_pgpass(self) -> None:
         path = self.paths.pgpass
@@ -127,7 +72,7 @@ class ClusterController:
     def create(self, topology: Topology) -> None:
         """initdb the writer, bootstrap roles and extensions, start the storage volume, and
         clone every reader from the writer. Leaves everything running."""
-        self.prepare_layout(topology)
+        self.layout.prepare(topology)
         credentials = Credentials.generate()
         credentials.save(self.paths.secrets)
         self._credentials = credentials
@@ -135,7 +80,7 @@ class ClusterController:
 
         writer = topology.writer
         data = self.paths.data_dir(writer.id)
-        self._pg_dir(data)
+        self.layout.pg_dir(data)
         pwfile = self.paths.pg / ".initdb-pw"
         pwfile.write_text(credentials.superuser + "\n")
         self.user.chown(pwfile)
@@ -218,7 +163,7 @@ class ClusterController:
     def clone_reader(self, spec: InstanceSpec, topology: Topology) -> None:
         data = self.paths.data_dir(spec.id)
         pgctl.remove_tree(data)
-        self._pg_dir(data)
+        self.layout.pg_dir(data)
         self.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
         source = pgconf.replication_dsn(topology.writer, self.paths, f"{spec.id}-clone")
         self.tools.basebackup(data, source, pgconf.slot_name(spec.id))
@@ -364,58 +309,7 @@ class ClusterController:
                         "select pg_create_physical_replication_slot(%s, %s)", (name, reserve)
                     )
 
-    # --- storage segments --------------------------------------------------------------
-
-    def segment_pid(self, segment_id: str) -> int | None:
-        proc = self.procs.segments.get(segment_id)
-        if proc is not None and proc.alive():
-            return proc.pid
-        pid = pgctl.read_pid(self.paths.pid_file(f"segment-{segment_id}"))
-        if pid and pgctl.is_alive(pid):
-            self.procs.segments[segment_id] = Process(pid)
-            return pid
-        return None
-
-    def segment_alive(self, segment_id: str) -> bool:
-        return self.segment_pid(segment_id) is not None
-
-    def start_segment(self, seg: SegmentSpec, topology: Topology) -> None:
-        if self.segment_alive(seg.id):
-            return
-        directory = self._pg_dir(self.paths.segment_dir(seg.id))
-        dsn = pgconf.replication_dsn(topology.writer, self.paths, seg.id)
-        popen = self.tools.start_receivewal(
-            directory, seg.slot, dsn, self.paths.logs / "segments" / f"{seg.id}.log"
-        )
-        self.procs.segments[seg.id] = Process(popen.pid, popen)
-        self.paths.pid_file(f"segment-{seg.id}").write_text(f"{popen.pid}\n")
-
-    def signal_segment(self, segment_id: str, sig: signal.Signals) -> None:
-        pid = self.segment_pid(segment_id)
-        if pid is not None:
-            os.kill(pid, sig)
-            if sig is signal.SIGKILL:
-                pgctl.wait_gone(pid, 5.0)
-
-    def stop_segment(self, segment_id: str) -> None:
-        pid = self.segment_pid(segment_id)
-        pgctl.stop_process(pid, sig=signal.SIGTERM, timeout=5)
-        proc = self.procs.segments.pop(segment_id, None)
-        if proc is not None and proc.popen is not None:
-            proc.popen.wait(timeout=5)
-        self.paths.pid_file(f"segment-{segment_id}").unlink(missing_ok=True)
-
-    def quarantine_segment_files(self, segment_id: str) -> None:
-        """Move a segment's WAL aside (kept for inspection) so it restarts from its slot."""
-        directory = self.paths.segment_dir(segment_id)
-        stale = self._pg_dir(self.paths.pg / "segments-stale" / f"{segment_id}-{int(time.time())}")
-        for item in directory.iterdir():
-            item.rename(stale / item.name)
-
     # --- failover steps ----------------------------------------------------------------
-
-    def last_valid_record(self, segment_id: str) -> tuple[int, int] | None:
-        return self.tools.last_valid_record(self.paths.segment_dir(segment_id))
 
     def feed_from_segment(self, candidate: InstanceSpec, segment_id: str) -> None:
         """Let a reader replay WAL straight from a storage segment's files."""
@@ -466,9 +360,13 @@ class ClusterController:
     def rewind(self, spec: InstanceSpec, topology: Topology) -> str:
         """Make a former writer (or a diverged reader) follow the writer's timeline."""
         data = self.paths.data_dir(spec.id)
-        source = (
-            f"host=127.0.0.1 port={topology.writer.port} user=postgres dbname=postgres "
-            f"passfile={self.paths.pgpass} connect_timeout=5"
+        source = make_conninfo(
+            host="127.0.0.1",
+            port=topology.writer.port,
+            user=SUPERUSER,
+            dbname="postgres",
+            passfile=str(self.paths.pgpass),
+            connect_timeout=5,
         )
         self.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
         # A just-promoted writer records its new timeline in pg_control only at its next
@@ -480,16 +378,3 @@ class ClusterController:
         # pg_rewind copies the writer's configuration files: put this node's back.
         self.configure_as_reader(spec, topology)
         return output
-
-
-def check_reachable(path: Path, user: pgctl.OsUser) -> None:
-    """PostgreSQL runs as an unprivileged user that must be able to reach the state dir."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        owner = parent.stat().st_uid
-        if owner != user.uid and not mode & 0o001:
-            raise BorealisError(
-                f"the {user.name} OS user cannot enter {parent} (mode {oct(mode & 0o777)}), so "
-                f"PostgreSQL cannot reach the state directory {path}; pass --state-dir under a "
-                "directory every user can enter (e.g. /var/tmp/borealis) or chmod o+x it"
-            )

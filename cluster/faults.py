@@ -25,6 +25,8 @@ from core.topology import InstanceSpec, Topology
 
 log = logging.getLogger(__name__)
 
+MAX_APPLY_DELAY_MS = 2_147_483_647  # PostgreSQL's limit for recovery_min_apply_delay
+
 
 class FaultError(BorealisError):
     """A fault that cannot be applied as asked (unknown target, wrong state)."""
@@ -287,6 +289,8 @@ class FaultInjector:
         if not ms.isdigit():
             raise FaultError(f"MS must be a whole number of milliseconds, not {ms!r}")
         delay = int(ms)
+        if delay > MAX_APPLY_DELAY_MS:
+            raise FaultError(f"MS must be at most {MAX_APPLY_DELAY_MS} (recovery_min_apply_delay)")
         if delay == 0:
             setting: sql.Composable = sql.SQL("alter system reset recovery_min_apply_delay")
         else:

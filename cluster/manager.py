@@ -150,7 +150,7 @@ class ClusterManager:
         if self.paths.topology.exists():
             self.topology = Topology.load(self.paths.topology)
             self._init_runtime()
-            self.controller.prepare_layout(self.topology)
+            self.controller.layout.prepare(self.topology)
             self.controller.write_pgpass()
             self._start_existing()
             self.events.add(make_event("RDS-EVENT-0151", self.topology.cluster_id))
@@ -163,7 +163,7 @@ class ClusterManager:
             )
             self.topology = topology
             self._init_runtime()
-            if self.controller.discard_incomplete_cluster():
+            if self.controller.layout.discard_incomplete_cluster():
                 log.warning("an earlier `up` stopped before the cluster was created; starting over")
             log.info("creating cluster %s with %d readers", topology.cluster_id, settings.readers)
             self.controller.create(topology)

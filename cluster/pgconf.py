@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 from core.credentials import REPLICATION_USER
 from core.paths import StatePaths
 from core.settings import Settings
@@ -31,7 +33,7 @@ def shared_conf(
     preload = available_preload_libraries(settings.pg_bin)
     lines = {
         "listen_addresses": "'127.0.0.1'",
-        "unix_socket_directories": f"'{paths.pg_socket_dir}'",
+        "unix_socket_directories": conf_quote(str(paths.pg_socket_dir)),
         "max_connections": str(tuning.max_connections),
         "shared_buffers": f"'{tuning.shared_buffers}'",
         "work_mem": f"'{tuning.work_mem}'",
@@ -114,9 +116,13 @@ def node_options(spec: InstanceSpec, paths: StatePaths) -> dict[str, str]:
 
 
 def replication_dsn(writer: InstanceSpec, paths: StatePaths, application_name: str) -> str:
-    return (
-        f"host=127.0.0.1 port={writer.port} user={REPLICATION_USER} "
-        f"passfile={paths.pgpass} application_name={application_name} connect_timeout=2"
+    return make_conninfo(
+        host="127.0.0.1",
+        port=writer.port,
+        user=REPLICATION_USER,
+        passfile=str(paths.pgpass),
+        application_name=application_name,
+        connect_timeout=2,
     )
 
 
@@ -124,9 +130,14 @@ def standby_auto_conf(spec: InstanceSpec, writer: InstanceSpec, paths: StatePath
     dsn = replication_dsn(writer, paths, spec.id)
     return (
         "# Written by Borealis: where this reader streams from.\n"
-        f"primary_conninfo = '{dsn}'\n"
+        f"primary_conninfo = {conf_quote(dsn)}\n"
         f"primary_slot_name = '{slot_name(spec.id)}'\n"
     )
+
+
+def conf_quote(value: str) -> str:
+    """A string literal for postgresql.conf."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def slot_name(member_id: str) -> str:

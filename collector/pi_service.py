@@ -12,7 +12,6 @@ from collector.pi_api import PiHttp
 from collector.pi_query import PiQueries
 from collector.pi_store import PiStore, identifier
 from collector.sampler import SessionSampler
-from core.paths import StatePaths
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def store_path(settings: Settings) -> Path:
     configured = settings.collector.pi_store
-    return Path(configured) if configured else StatePaths(settings.state_dir).pi_db
+    return Path(configured) if configured else settings.state_paths().pi_db
 
 
 class PerformanceInsights:

@@ -29,7 +29,6 @@ from collector.sources.wal import WalSource
 from collector.targets import Target, targets_from_file, targets_from_state
 from core.errors import ConfigError
 from core.events import EventStore
-from core.paths import StatePaths
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def default_sources() -> list[Source]:
 def load_targets(settings: Settings) -> list[Target]:
     if settings.collector.targets_file:
         return targets_from_file(Path(settings.collector.targets_file))
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     if not paths.topology.exists():
         raise ConfigError(
             f"no cluster in {settings.state_dir} and no collector.targets_file: "
@@ -88,7 +87,7 @@ class Collector:
         self.samplers = [SessionSampler(t, cfg, consumers=[]) for t in self.targets]
         self.pi = PerformanceInsights(self.settings, self.samplers)
         registry = build_registry(self.sources, self.pollers, self.samplers)
-        positions = StatePaths(self.settings.state_dir).log_positions
+        positions = self.settings.state_paths().log_positions
         self.logs = LogPipeline(cfg.logs, self.targets, self.events, positions)
         registry.register(self.logs.collector({p.target.db_instance: p for p in self.pollers}))
         self.http = CollectorHttp(
@@ -127,7 +126,7 @@ class Collector:
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    paths = StatePaths(settings.state_dir)
+    paths = settings.state_paths()
     # With a targets file the state directory need not hold a cluster: it is where the event
     # store and the log positions live, created on first use.
     paths.root.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -11,6 +10,7 @@ import psycopg
 from core.credentials import MONITOR_USER, Credentials
 from core.errors import ConfigError
 from core.paths import StatePaths
+from core.topology import Topology
 from core.yamlconf import load_located_file
 
 UNKNOWN = "unknown"
@@ -20,7 +20,7 @@ UNKNOWN = "unknown"
 class Target:
     cluster: str
     db_instance: str
-    dsn: str
+    dsn: str = field(repr=False)  # may hold a password: safe_dsn is the one to show
     resource_id: str = ""
     az: str = ""
     expected_role: str = UNKNOWN  # what the topology says; the collector checks for itself
@@ -36,26 +36,26 @@ class Target:
 
 def targets_from_state(paths: StatePaths) -> list[Target]:
     """Every instance of the Borealis cluster in a state directory, as the monitor role."""
-    topology = json.loads(paths.topology.read_text())
+    topology = Topology.load(paths.topology)
     credentials = Credentials.load(paths.secrets)
     targets = []
-    for inst in topology["instances"]:
+    for inst in topology.instances:
         dsn = psycopg.conninfo.make_conninfo(
             host="127.0.0.1",
-            port=inst["port"],
+            port=inst.port,
             user=MONITOR_USER,
             password=credentials.monitor,
             dbname="postgres",
         )
         targets.append(
             Target(
-                cluster=topology["cluster_id"],
-                db_instance=inst["id"],
+                cluster=topology.cluster_id,
+                db_instance=inst.id,
                 dsn=dsn,
-                resource_id=inst["resource_id"],
-                az=inst["az"],
-                expected_role="writer" if inst["id"] == topology["writer_id"] else "reader",
-                log_dir=str(paths.pg_log_dir(inst["id"])),
+                resource_id=inst.resource_id,
+                az=inst.az,
+                expected_role=topology.role_of(inst.id).value,
+                log_dir=str(paths.pg_log_dir(inst.id)),
             )
         )
     return targets

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.paths import StatePaths
 from core.yamlconf import Located, load_located_file
 
 MAX_READERS = 15
@@ -164,6 +165,10 @@ class Settings:
     readers: int = 2
     listen_host: str = "127.0.0.1"
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    # Where PostgreSQL's files live (data, segments, sockets, logs): reachable by os_user.
+    # None: /var/lib/borealis/<cluster_id>-<hash of the state directory>. Recorded in the
+    # state directory at first use; a recorded data root wins over this setting.
+    pg_root: Path | None = None
     os_user: str = "postgres"
     workload: bool = True
     ports: Ports = field(default_factory=Ports)
@@ -175,7 +180,16 @@ class Settings:
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     ui: UiSettings = field(default_factory=UiSettings)
 
+    def state_paths(self) -> StatePaths:
+        """The state directory and the data root of this stack (see core.paths)."""
+        return StatePaths.for_settings(self.state_dir, self.cluster_id, self.pg_root)
+
     def validate(self) -> Settings:
+        if self.state_dir.exists() and not self.state_dir.is_dir():
+            raise ConfigError(
+                f"the state directory {self.state_dir} is a file, not a directory; "
+                "pass --state-dir with a directory (or a path that does not exist yet)"
+            )
         if not 1 <= self.readers <= MAX_READERS:
             raise ConfigError(f"readers must be between 1 and {MAX_READERS}, not {self.readers}")
         if self.listen_host not in {"127.0.0.1", "localhost", "::1"}:
@@ -357,7 +371,11 @@ def load_settings(
         settings = _merge(settings, document.value, str(config_file))
     settings = _merge(settings, env_tree, "environment")
     settings = _merge(settings, flag_tree, "command line")
-    result: Settings = dataclasses.replace(settings, state_dir=settings.state_dir.absolute())
+    result: Settings = dataclasses.replace(
+        settings,
+        state_dir=settings.state_dir.absolute(),
+        pg_root=None if settings.pg_root is None else settings.pg_root.absolute(),
+    )
     return result.validate()
 
 
@@ -371,6 +389,7 @@ def settings_to_json(settings: Settings) -> str:
     data = dataclasses.asdict(settings)
     data["state_dir"] = str(settings.state_dir)
     data["pg_bin"] = str(settings.pg_bin)
+    data["pg_root"] = None if settings.pg_root is None else str(settings.pg_root)
     return json.dumps(data, indent=2, sort_keys=True)
 
 

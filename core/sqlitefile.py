@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.errors import BorealisError
+
 
 @contextmanager
 def session(path: Path) -> Iterator[sqlite3.Connection]:
@@ -17,5 +19,12 @@ def session(path: Path) -> Iterator[sqlite3.Connection]:
         db.execute("pragma journal_mode=wal")
         yield db
         db.commit()
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError):
+            raise
+        raise BorealisError(
+            f"{path} is not a usable SQLite database ({exc}); move it aside and Borealis "
+            "starts a new, empty one"
+        ) from None
     finally:
         db.close()

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from core.errors import ConfigError
 from core.ids import new_resource_id
+from core.jsonfile import load_json_file
 
 AZ_LETTERS = ("a", "b", "c")
 SEGMENTS_PER_AZ = 2
@@ -123,23 +125,21 @@ class Topology:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Topology:
-        return cls(
-            cluster_id=data["cluster_id"],
-            cluster_resource_id=data["cluster_resource_id"],
-            region=data["region"],
-            instances=tuple(InstanceSpec(**i) for i in data["instances"]),
-            segments=tuple(SegmentSpec(**s) for s in data["segments"]),
-            writer_id=data["writer_id"],
-        )
-
     def save(self, path: Path) -> None:
         write_json_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path) -> Topology:
-        return cls.from_json(json.loads(path.read_text()))
+        remedy = (
+            f"restore it from a backup, or remove the state directory {path.parent} "
+            "(and its data root, `pg-root` in it) to create a new cluster"
+        )
+        topology = load_json_file(path, cls, "topology file", remedy)
+        if not topology.instances or topology.writer_id not in {i.id for i in topology.instances}:
+            raise ConfigError(
+                f"{path} is not a valid topology file (writer_id names no instance); {remedy}"
+            )
+        return topology
 
 
 def default_tier(reader_index: int) -> int:

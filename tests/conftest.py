@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 T = TypeVar("T")
 
@@ -88,10 +89,11 @@ def borealis(
     )
 
 
-def stack_processes(state_dir: Path) -> list[tuple[int, str]]:
-    """Live (non-zombie) processes whose command line mentions the state directory."""
+def stack_processes(*directories: Path) -> list[tuple[int, str]]:
+    """Live (non-zombie) processes whose command line mentions one of the directories (the
+    state directory: the services; the data root: PostgreSQL and pg_receivewal)."""
     found = []
-    marker = str(state_dir).encode()
+    markers = [str(directory).encode() for directory in directories]
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -101,7 +103,8 @@ def stack_processes(state_dir: Path) -> list[tuple[int, str]]:
         except OSError:
             continue
         state = stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3]
-        if marker in cmdline and state not in (b"Z", b"X") and int(entry) != os.getpid():
+        mentioned = any(marker in cmdline for marker in markers)
+        if mentioned and state not in (b"Z", b"X") and int(entry) != os.getpid():
             found.append((int(entry), cmdline.replace(b"\0", b" ").decode(errors="replace")))
     return found
 
@@ -111,6 +114,14 @@ class Stack:
     state_dir: Path
     env: dict[str, str]
     status_cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_root(self) -> Path:
+        """PostgreSQL's files: next to the state directory in tests (see `start_stack`)."""
+        return Path(self.env["BOREALIS_PG_ROOT"])
+
+    def processes(self) -> list[tuple[int, str]]:
+        return stack_processes(self.state_dir, self.data_root)
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return borealis(*args, "--state-dir", str(self.state_dir), env=self.env, timeout=timeout)
@@ -130,16 +141,24 @@ class Stack:
 
     def superuser_dsn(self, port: int) -> str:
         secrets = json.loads((self.state_dir / "secrets.json").read_text())
-        return (
-            f"host=127.0.0.1 port={port} user=postgres password={secrets['superuser']} "
-            "dbname=postgres connect_timeout=3"
+        return make_conninfo(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            password=secrets["superuser"],
+            dbname="postgres",
+            connect_timeout=3,
         )
 
     def app_dsn(self, port: int) -> str:
         secrets = json.loads((self.state_dir / "secrets.json").read_text())
-        return (
-            f"host=127.0.0.1 port={port} user=borealis_app password={secrets['app']} "
-            "dbname=app connect_timeout=3"
+        return make_conninfo(
+            host="127.0.0.1",
+            port=port,
+            user="borealis_app",
+            password=secrets["app"],
+            dbname="app",
+            connect_timeout=3,
         )
 
     def sql(self, port: int, query: str) -> list[tuple[Any, ...]]:
@@ -161,7 +180,12 @@ class Stack:
 
 
 def start_stack(state_dir: Path, port_base: int, readers: int) -> Stack:
-    env = {"BOREALIS_PORTS__BASE": str(port_base)}
+    # The data root beside the state directory, inside shared_tmp: removed with it (the
+    # default, under /var/lib/borealis, is what test_first_start exercises).
+    env = {
+        "BOREALIS_PORTS__BASE": str(port_base),
+        "BOREALIS_PG_ROOT": str(state_dir.parent / f"{state_dir.name}-pg"),
+    }
     stack = Stack(state_dir, env)
     done = stack.cli("up", "--detach", "--readers", str(readers), "--no-workload", timeout=300)
     if done.returncode != 0:
@@ -180,4 +204,4 @@ def stack(shared_tmp: Path) -> Iterator[Stack]:
     yield running
     done = running.cli("down", timeout=180)
     assert done.returncode == 0, done.stderr
-    assert stack_processes(running.state_dir) == []
+    assert running.processes() == []

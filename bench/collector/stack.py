@@ -72,7 +72,10 @@ class Stack:
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=clean_env(BOREALIS_PORTS__BASE=str(self.port_base)),
+            env=clean_env(
+                BOREALIS_PORTS__BASE=str(self.port_base),
+                BOREALIS_PG_ROOT=str(self.state_dir / "pg"),  # removed with the state dir
+            ),
             check=False,
         )
         if done.returncode != 0:

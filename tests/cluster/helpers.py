@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import make_conninfo
+
 from tests.conftest import Stack, wait_for
 
 
@@ -35,9 +37,13 @@ def endpoint_dsn(stack: Stack, endpoint: str) -> str:
     uri = urllib.parse.urlsplit(status["endpoints"][endpoint])
     creds = status["credentials"]
     password = json.loads(Path(creds["password_file"]).read_text())[creds["password_key"]]
-    return (
-        f"host={uri.hostname} port={uri.port} user={uri.username} password={password} "
-        f"dbname={uri.path.lstrip('/')} connect_timeout=5"
+    return make_conninfo(
+        host=uri.hostname,
+        port=uri.port,
+        user=uri.username,
+        password=password,
+        dbname=uri.path.lstrip("/"),
+        connect_timeout=5,
     )
 
 

@@ -24,7 +24,7 @@ from tests.cluster.helpers import (
     metric,
     now,
 )
-from tests.conftest import DRILL_PORTS, Stack, stack_processes, start_stack, wait_for
+from tests.conftest import DRILL_PORTS, Stack, start_stack, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -35,7 +35,7 @@ def drill(shared_tmp: Path) -> Iterator[Stack]:
     yield running
     done = running.cli("down", timeout=180)
     assert done.returncode == 0, done.stderr
-    assert stack_processes(running.state_dir) == []
+    assert running.processes() == []
 
 
 # --- zero loss --------------------------------------------------------------------------

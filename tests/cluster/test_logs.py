@@ -6,6 +6,7 @@ import contextlib
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from tests.conftest import Stack, wait_for
 
@@ -19,8 +20,14 @@ def test_ddl_and_failed_logins_on_the_writer_are_events_and_series(stack: Stack)
         conn.execute("create table if not exists logs_probe (id int, note text default 'x-123')")
     with contextlib.suppress(psycopg.OperationalError):
         psycopg.connect(
-            f"host=127.0.0.1 port={port} user=borealis_app password=wrong dbname=app "
-            "connect_timeout=3"
+            make_conninfo(
+                host="127.0.0.1",
+                port=port,
+                user="borealis_app",
+                password="wrong",
+                dbname="app",
+                connect_timeout=3,
+            )
         ).close()
     ddl = wait_for(
         lambda: [

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from core.ids import is_resource_id
-from tests.conftest import Stack, stack_processes, wait_for
+from tests.conftest import Stack, wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -33,7 +33,7 @@ def test_status_describes_the_cluster(stack: Stack) -> None:
 
 
 def test_nothing_listens_beyond_loopback(stack: Stack) -> None:
-    pids = {pid for pid, _ in stack_processes(stack.state_dir)}
+    pids = {pid for pid, _ in stack.processes()}
     listing = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
     ours = [line for line in listing.splitlines() if any(f"pid={pid}," in line for pid in pids)]
     assert ours, "the stack listens somewhere"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from cluster import pgctl
 from cluster.pgconf import available_preload_libraries
@@ -30,7 +31,9 @@ class Postgres:
     popen: subprocess.Popen[bytes]
 
     def dsn(self, user: str = "postgres", password: str = SUPER_PASSWORD) -> str:
-        return f"host=127.0.0.1 port={self.port} user={user} password={password} dbname=postgres"
+        return make_conninfo(
+            host="127.0.0.1", port=self.port, user=user, password=password, dbname="postgres"
+        )
 
     @property
     def monitor_dsn(self) -> str:

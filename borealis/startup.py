@@ -1,0 +1,170 @@
+"""What `borealis up` checks before it starts anything, and how a detached start reports.
+
+Every check fails with one line that says what is wrong and what to do. The supervisor writes
+the reason its start failed to `<state>/run/supervisor.failed`, where `up --detach` (the
+parent that is waiting for it) reads it.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from borealis import control
+from borealis.services import stop_stale
+from cluster import pgctl
+from cluster.layout import check_ownership, check_reachable
+from core.errors import BorealisError
+from core.paths import StatePaths
+from core.settings import Settings
+from core.topology import Topology
+
+PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
+SERVICES = ("collector", "prometheus", "ui", "workload")
+SERVICE_PORTS = ("cluster_endpoint", "reader_endpoint", "collector", "pi", "prometheus", "ui")
+
+
+def failure_file(paths: StatePaths) -> Path:
+    return paths.run / "supervisor.failed"
+
+
+def record_failure(paths: StatePaths, reason: str) -> None:
+    """Leave the reason a start failed where the waiting `up --detach` looks for it."""
+    try:
+        paths.run.mkdir(parents=True, exist_ok=True)
+        failure_file(paths).write_text(reason.strip() + "\n")
+    except OSError:
+        pass  # the log still has it
+
+
+def env_name(key: str) -> str:
+    return "BOREALIS_" + key.upper().replace(".", "__")
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As a server would: a connection in TIME_WAIT does not make the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            probe.listen(1)
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def wanted_ports(settings: Settings, paths: StatePaths) -> list[tuple[int, str]]:
+    """(port, what sets it) for every port the stack is about to listen on."""
+    wanted = [(settings.ports.port(name), f"ports.{name}") for name in SERVICE_PORTS]
+    if paths.topology.exists():
+        topology = Topology.load(paths.topology)
+        for spec in topology.instances:
+            if pgctl.is_alive(pgctl.postmaster_pid(paths.data_dir(spec.id))):
+                continue  # this stack's own instance, left running: the manager adopts it
+            wanted.append((spec.port, f"ports.first_instance, instance {spec.id} of topology.json"))
+    else:
+        first = settings.ports.port("first_instance")
+        for index in range(settings.readers + 1):
+            key = "ports.first_instance" + (f" + {index}" if index else "")
+            wanted.append((first + index, key))
+    return wanted
+
+
+def check_ports(settings: Settings, paths: StatePaths) -> None:
+    busy = [
+        (port, key)
+        for port, key in wanted_ports(settings, paths)
+        if not _port_free(settings.listen_host, port)
+    ]
+    if not busy:
+        return
+    port, key = busy[0]
+    setting = key.split(",")[0].split(" ")[0]
+    more = f" (and {len(busy) - 1} more: " + ", ".join(f"{p} {k}" for p, k in busy[1:]) + ")"
+    raise BorealisError(
+        f"port {port} ({key}) on {settings.listen_host} is already in use"
+        f"{more if len(busy) > 1 else ''}; stop what listens there, or set {setting} "
+        f"({env_name(setting)}) or ports.base (BOREALIS_PORTS__BASE) to free ports"
+    )
+
+
+def check_binaries(settings: Settings) -> None:
+    missing = [name for name in PG_TOOLS if not (settings.pg_bin / name).is_file()]
+    if missing:
+        raise BorealisError(
+            f"{', '.join(missing)} not found in {settings.pg_bin}: run `make install` "
+            "(it installs postgresql-15) or set pg_bin to PostgreSQL 15's bin directory"
+        )
+    binary = settings.prometheus.binary
+    if shutil.which(binary) is None:
+        raise BorealisError(
+            f"the Prometheus binary {binary!r} was not found: run `make install` (it installs "
+            "the prometheus package) or set prometheus.binary to its path"
+        )
+
+
+def check_data_root(settings: Settings, paths: StatePaths) -> None:
+    user = pgctl.OsUser.lookup(settings.os_user)
+    check_reachable(paths.pg, user)
+    check_ownership(paths)
+
+
+def preflight(settings: Settings, paths: StatePaths) -> None:
+    """Everything `up` can know is wrong before it starts a single process."""
+    check_binaries(settings)
+    check_data_root(settings, paths)
+    # Services an earlier supervisor left running (it was killed) hold this stack's ports.
+    for name in SERVICES:
+        stop_stale(paths.pid_file(name))
+    check_ports(settings, paths)
+
+
+def start_detached(settings: Settings, argv: list[str], timeout: float) -> dict[str, Any]:
+    """Start `borealis up` in the background; return its status once everything is healthy."""
+    paths = settings.state_paths()
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    failure_file(paths).unlink(missing_ok=True)
+    log_file = paths.service_log("supervisor")
+    with open(log_file, "ab") as handle:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "borealis", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise BorealisError(_exit_reason(paths, child.returncode))
+        try:
+            status = control.request(paths.control_socket, "status", timeout=10)
+            if status.get("ready"):
+                return dict(status)
+        except BorealisError as exc:
+            last_error = str(exc)
+        time.sleep(0.5)
+    raise BorealisError(
+        f"the stack did not become healthy within {timeout:.0f} s ({last_error}); see {log_file}"
+    )
+
+
+def _exit_reason(paths: StatePaths, returncode: int) -> str:
+    try:
+        reason = failure_file(paths).read_text().strip()
+    except OSError:
+        reason = ""
+    if reason:
+        return reason
+    log_file = paths.service_log("supervisor")
+    return f"the supervisor exited with {returncode}: {control.log_tail(log_file)}"
