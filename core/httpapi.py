@@ -299,6 +299,13 @@ class _Server(TcpWSGIServer):
     channel_class = _Channel
     error_shape: ErrorShape | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__init__(*args, **kwargs)
+        except OSError:  # the port is taken: close the trigger and socket made before bind
+            self.close()
+            raise
+
 
 WsgiApp = Callable[..., Any]
 
