@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.openmetrics.exposition import UNDERSCORES
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from pydantic import Field
 
-from collector.exposition import render
+from collector.exposition import render, render_openmetrics
 from collector.poller import InstancePoller
 from core.events import EventStore
 from core.httpapi import HttpServer, JsonErrors, RequestModel, api_app, query_model
@@ -27,11 +30,18 @@ class EventsQuery(RequestModel):
 
 def metrics_body(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:
     """/metrics in the format the scraper's Accept asks for, chosen as prometheus_client
-    chooses it: OpenMetrics when asked for, else the classic text format (ours, rendered
-    faster than but equal to generate_latest's; see collector.exposition)."""
+    chooses it: OpenMetrics when asked for, else the classic text format. The two formats
+    Prometheus asks for are rendered by collector.exposition (faster than, and equal to,
+    prometheus_client's); any other choice (escaping schemes, text 1.0) by prometheus_client."""
     encoder, content_type = choose_encoder(accept)
     if encoder is generate_latest:
         return render(registry), content_type
+    if encoder is openmetrics_latest or (
+        isinstance(encoder, functools.partial)
+        and encoder.func is openmetrics_latest
+        and encoder.keywords == {"escaping": UNDERSCORES, "version": "1.0.0"}
+    ):
+        return render_openmetrics(registry), content_type
     return encoder(registry), content_type
 
 

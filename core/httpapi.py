@@ -50,6 +50,7 @@ from typing import Any, TypeVar
 from flask import Flask, Request, Response, request
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ConfigDict, ValidationError
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
@@ -373,16 +374,25 @@ class HttpServer:
             return
         self._stopped = True
         if self._thread.is_alive():
-            # The loop owns its socket map: close everything from inside it, so the loop
+            # The loop owns its socket map: close the sockets from inside it, so the loop
             # finds the map empty and returns.
-            self._server.trigger.pull_trigger(self._close_all)
+            self._server.trigger.pull_trigger(self._close_sockets)
             self._thread.join(timeout)
         else:
-            self._close_all()
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+            self._close_sockets()
+        idle = self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        if idle and not self._thread.is_alive():
+            # Last: a request thread that finishes pulls the trigger to wake the loop; once
+            # closed, its descriptor number may belong to someone else.
+            self._server.trigger.close()
+        else:
+            log.warning(
+                "%s: a request still runs %d s after stop(); left behind", self.name, timeout
+            )
 
-    def _close_all(self) -> None:
+    def _close_sockets(self) -> None:
         for dispatcher in list(self._server._map.values()):
             if isinstance(dispatcher, HTTPChannel):
                 dispatcher.handle_close()
-        self._server.close()  # the listening socket and the trigger
+        wasyncore.dispatcher.close(self._server)  # the listening socket, not the trigger
+        self._server.trigger.del_channel()

@@ -256,3 +256,18 @@ def test_stop_frees_the_port_and_a_busy_port_names_its_setting() -> None:
         second.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", PORT + 2), timeout=2)
+
+
+def test_stopping_right_after_requests_never_trips_over_its_own_trigger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # stop() used to close the loop's wake-up pipe while a request thread could still write to
+    # it (EBADF, or a byte written into whatever reused the descriptor). Many quick cycles.
+    app = make_app(JsonErrors())
+    with caplog.at_level(logging.ERROR):
+        for _ in range(100):
+            server = HttpServer(app, port=PORT + 3, errors=JsonErrors())
+            server.start()
+            assert call(f"{server.url}/window?minutes=1")[2] == {"minutes": 1.0}
+            server.stop()
+    assert not [r for r in caplog.records if r.name.startswith(("waitress", "core"))]
