@@ -111,7 +111,6 @@ class CollectorHttp:
             host=host,
             port=port,
             name="collector",
-            errors=JsonErrors(),
             setting="ports.collector",
         )
 

@@ -23,13 +23,12 @@ TARGET_PREFIX = "PerformanceInsightsv20180227."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
-def pi_errors() -> AwsJsonErrors:
-    return AwsJsonErrors("1.1", validation_code=INVALID, bad_request_code="SerializationException")
-
-
 def create_app(queries: PiQueries) -> Flask:
     """The Flask app of the PI API over `queries`."""
-    app = api_app("pi", pi_errors())
+    errors = AwsJsonErrors(
+        "1.1", validation_code=INVALID, bad_request_code="SerializationException"
+    )
+    app = api_app("pi", errors)
 
     @app.post("/")
     def call() -> Response:
@@ -67,7 +66,6 @@ class PiHttp:
             host=host,
             port=port,
             name="pi",
-            errors=pi_errors(),
             setting="ports.pi",
         )
 

@@ -314,9 +314,7 @@ class OtlpReceiver:
 
         app.register_error_handler(DecodeError, not_protobuf)
 
-        self._server = HttpServer(
-            app, port=self.port, name="otlp", errors=errors, max_body=16 << 20
-        )
+        self._server = HttpServer(app, port=self.port, name="otlp", max_body=16 << 20)
         self._server.start()
         return self
 

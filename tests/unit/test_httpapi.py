@@ -63,7 +63,8 @@ def make_app(errors: ErrorShape) -> Flask:
 
 
 def serve(errors: ErrorShape, port: int = PORT) -> HttpServer:
-    server = HttpServer(make_app(errors), port=port, name="test", errors=errors, max_body=1000)
+    # No errors= here: the server takes the shape of the api_app.
+    server = HttpServer(make_app(errors), port=port, name="test", max_body=1000)
     server.start()
     return server
 
@@ -266,8 +267,25 @@ def test_stopping_right_after_requests_never_trips_over_its_own_trigger(
     app = make_app(JsonErrors())
     with caplog.at_level(logging.ERROR):
         for _ in range(100):
-            server = HttpServer(app, port=PORT + 3, errors=JsonErrors())
+            server = HttpServer(app, port=PORT + 3)
             server.start()
             assert call(f"{server.url}/window?minutes=1")[2] == {"minutes": 1.0}
             server.stop()
     assert not [r for r in caplog.records if r.name.startswith(("waitress", "core"))]
+
+
+def test_a_plain_wsgi_app_keeps_waitress_own_error_pages() -> None:
+    def hello(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    server = HttpServer(hello, port=PORT + 4, name="plain")
+    server.start()
+    try:
+        status, headers, body = raw(
+            server, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"
+        )
+        assert status == 400 and headers["content-type"].startswith("text/plain")
+        assert b"Content-Length is invalid" in body
+    finally:
+        server.stop()
