@@ -233,7 +233,12 @@ class CollectorProcess:
                     sys.executable, "-m", "borealis", "collector",
                     "--targets", str(self.targets_file), "--state-dir", str(self.state_dir),
                 ],
-                env=child_env({**self.env, "BOREALIS_PORTS__COLLECTOR": str(self.port)}),
+                # Its PI API next to it too: the default port may be a running stack's.
+                env=child_env({
+                    **self.env,
+                    "BOREALIS_PORTS__COLLECTOR": str(self.port),
+                    "BOREALIS_PORTS__PI": str(self.port + 5),
+                }),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip

@@ -266,7 +266,7 @@ def test_stopping_right_after_requests_never_trips_over_its_own_trigger(
     # it (EBADF, or a byte written into whatever reused the descriptor). Many quick cycles.
     app = make_app(JsonErrors())
     with caplog.at_level(logging.ERROR):
-        for _ in range(100):
+        for _ in range(300):
             server = HttpServer(app, port=PORT + 3)
             server.start()
             assert call(f"{server.url}/window?minutes=1")[2] == {"minutes": 1.0}
