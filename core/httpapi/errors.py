@@ -112,6 +112,8 @@ def describe_validation(exc: ValidationError, limit: int = 3) -> str:
             continue
         if error["type"] == "value_error" and "error" in error.get("ctx", {}):
             message = str(error["ctx"]["error"])
+        elif error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            message = "Input should be an object"  # not pydantic's name of our model class
         else:
             message = error["msg"]
         parts.append(f"{where}: {message}" if where else message)

@@ -552,3 +552,27 @@ def test_unknown_operations_routes_and_methods(api: Any) -> None:
         assert caught.value.headers["Content-Type"] == "application/x-amz-json-1.1"
         assert set(json.load(caught.value)) == {"__type", "message"}
     answers_promptly(api)
+
+
+def test_a_group_that_is_not_an_object_says_so_without_naming_our_classes(api: Any) -> None:
+    base = {"ServiceType": "RDS", "Identifier": RID, "StartTime": T, "EndTime": T + 60}
+    for group_by, message in (
+        ("db", "MetricQueries.0.GroupBy: Input should be an object"),
+        (
+            {"Group": "db.user", "Limit": 0},
+            "MetricQueries.0.GroupBy.Limit: Input should be greater than or equal to 1",
+        ),
+    ):
+        raw = json.dumps(
+            {**base, "MetricQueries": [{"Metric": "db.load.avg", "GroupBy": group_by}]}
+        )
+        status, _, answer = raw_post(
+            api.meta.endpoint_url,
+            b"Content-Length: " + str(len(raw)).encode() + b"\r\n",
+            raw.encode(),
+            "GetResourceMetrics",
+        )
+        assert (status, answer) == (
+            400,
+            {"__type": "InvalidArgumentException", "message": message},
+        )
