@@ -6,6 +6,11 @@ writer with 15 readers (480 lines), the largest part of a scrape. Our names are 
 Prometheus names, checked the first time each is seen; label sets are rendered once and
 reused; each family keeps its label order. 2.3-3.3 ms for the same registry. Same families,
 same samples, same values: tests parse both outputs and compare.
+
+`render_openmetrics` does the same for OpenMetrics 1.0.0, which Prometheus 2.42 asks for first
+(prometheus_client's OpenMetrics `generate_latest` checks every character of every label
+value for escaping: several times the classic renderer's cost). `python -m bench.exposition`
+times all four on a running collector's families.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from collections.abc import Iterable
 
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-__all__ = ["render"]
+__all__ = ["render", "render_openmetrics"]
 
 _VALID_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _NEEDS_ESCAPE = re.compile(r'[\\"\n]')
@@ -47,7 +54,7 @@ def _help(text: str) -> str:
 
 
 class _NeedsEscaping(Exception):
-    """A name outside the classic charset: prometheus_client knows how to escape it."""
+    """A name outside the classic charset, or an exemplar: prometheus_client renders it."""
 
 
 _valid_names: set[str] = set()  # names seen valid: a set lookup instead of a regex a sample
@@ -89,7 +96,8 @@ def _render(families: Iterable[Metric]) -> str:
             _check(sample.name)
             for label in sample.labels:
                 _check(label)
-            line = _line(sample.name, sample.labels.items(), sample.value, sample.timestamp)
+            stamp = "" if sample.timestamp is None else f" {int(float(sample.timestamp) * 1000)}"
+            line = _line(sample.name, sample.labels.items(), _value(sample.value), stamp)
             suffix = sample.name[len(family.name) :]
             if suffix in _OM_SUFFIXES and sample.name.startswith(family.name):
                 extra.setdefault(suffix, []).append(line)
@@ -104,7 +112,7 @@ def _render(families: Iterable[Metric]) -> str:
 _label_text: dict[tuple[tuple[str, str], ...], str] = {}  # label set -> its rendering
 
 
-def _line(name: str, labels: Iterable[tuple[str, str]], value: float, timestamp: object) -> str:
+def _line(name: str, labels: Iterable[tuple[str, str]], value: str, stamp: str) -> str:
     key = tuple(labels)
     pairs = _label_text.get(key)
     if pairs is None:
@@ -112,7 +120,40 @@ def _line(name: str, labels: Iterable[tuple[str, str]], value: float, timestamp:
         if len(_label_text) >= 100_000:  # label values come and go (pids, digests)
             _label_text.clear()
         _label_text[key] = pairs
-    stamp = "" if timestamp is None else f" {int(float(timestamp) * 1000)}"  # type: ignore[arg-type]
     if pairs:
-        return f"{name}{{{pairs}}} {_value(value)}{stamp}\n"
-    return f"{name} {_value(value)}{stamp}\n"
+        return f"{name}{{{pairs}}} {value}{stamp}\n"
+    return f"{name} {value}{stamp}\n"
+
+
+def render_openmetrics(registry: Collector) -> bytes:
+    """Every family of `registry` in OpenMetrics 1.0.0 (as prometheus_client's OpenMetrics
+    `generate_latest` with its default escaping renders it, which takes over for names that
+    need escaping and for exemplars)."""
+    families = list(registry.collect())
+    try:
+        return _render_openmetrics(families).encode()
+    except _NeedsEscaping:
+        return openmetrics_latest(registry)  # type: ignore[no-untyped-call,no-any-return]
+
+
+def _render_openmetrics(families: Iterable[Metric]) -> str:
+    out: list[str] = []
+    for family in families:
+        name = family.name
+        _check(name)
+        out.append(
+            f"# HELP {name} {_label_value(family.documentation)}\n# TYPE {name} {family.type}\n"
+        )
+        if family.unit:
+            out.append(f"# UNIT {name} {family.unit}\n")
+        for sample in family.samples:
+            if sample.exemplar is not None or sample.native_histogram is not None:
+                raise _NeedsEscaping(sample.name)
+            _check(sample.name)
+            for label in sample.labels:
+                _check(label)
+            stamp = "" if sample.timestamp is None else f" {sample.timestamp}"
+            value: str = floatToGoString(sample.value)  # type: ignore[no-untyped-call]
+            out.append(_line(sample.name, sample.labels.items(), value, stamp))
+    out.append("# EOF\n")
+    return "".join(out)

@@ -1,66 +1,70 @@
-"""The collector's HTTP endpoints: /metrics, /healthz and a small JSON API."""
+"""The collector's HTTP endpoints: /metrics, /healthz and a small JSON API (core.httpapi)."""
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
+import functools
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
+from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.openmetrics.exposition import UNDERSCORES
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from pydantic import Field
 
-from collector.exposition import render
+from collector.exposition import render, render_openmetrics
 from collector.poller import InstancePoller
 from core.events import EventStore
+from core.httpapi import HttpServer, JsonErrors, RequestModel, api_app, query_model
 
-log = logging.getLogger(__name__)
-
-Route = Callable[[dict[str, list[str]]], tuple[int, Any]]
+MAX_MINUTES = 100 * 366 * 24 * 60  # a century: what a timedelta back from now can hold
 
 
-class CollectorHttp:
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        registry: CollectorRegistry,
-        pollers: list[InstancePoller],
-        events: EventStore | None,
-    ) -> None:
-        self.registry = registry
-        self.pollers = pollers
-        self.events = events
-        self.routes: dict[str, Route] = {
-            "/healthz": self._healthz,
-            "/api/targets": self._targets,
-            "/api/events": self._events,
-        }
-        handler = self._handler_class()
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
+class EventsQuery(RequestModel):
+    """`/api/events?minutes=N`: the events of the last N minutes."""
 
-    def start(self) -> None:
-        self._thread.start()
+    minutes: float = Field(60.0, gt=0, le=MAX_MINUTES)
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
-    def _healthz(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+def metrics_body(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:
+    """/metrics in the format the scraper's Accept asks for, chosen as prometheus_client
+    chooses it: OpenMetrics when asked for, else the classic text format. The two formats
+    Prometheus asks for are rendered by collector.exposition (faster than, and equal to,
+    prometheus_client's); any other choice (escaping schemes, text 1.0) by prometheus_client."""
+    encoder, content_type = choose_encoder(accept)
+    if encoder is generate_latest:
+        return render(registry), content_type
+    if encoder is openmetrics_latest or (
+        isinstance(encoder, functools.partial)
+        and encoder.func is openmetrics_latest
+        and encoder.keywords == {"escaping": UNDERSCORES, "version": "1.0.0"}
+    ):
+        return render_openmetrics(registry), content_type
+    return encoder(registry), content_type
+
+
+def create_app(
+    registry: CollectorRegistry, pollers: list[InstancePoller], events: EventStore | None
+) -> Flask:
+    app = api_app("collector", JsonErrors())
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        body, content_type = metrics_body(registry, request.headers.get("Accept", ""))
+        return Response(body, content_type=content_type)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
         now = time.monotonic()
-        up = sum(1 for p in self.pollers if p.is_up(now))
-        return 200, {"status": "ok", "targets": len(self.pollers), "up": up}
+        up = sum(1 for p in pollers if p.is_up(now))
+        return {"status": "ok", "targets": len(pollers), "up": up}
 
-    def _targets(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+    @app.get("/api/targets")
+    def targets() -> dict[str, Any]:
         now = time.monotonic()
-        return 200, {
+        return {
             "targets": [
                 {
                     "cluster": p.target.cluster,
@@ -72,50 +76,50 @@ class CollectorHttp:
                     "dsn": p.target.safe_dsn,
                     "errors": p.latest.errors if p.latest else {},
                 }
-                for p in self.pollers
+                for p in pollers
             ]
         }
 
-    def _events(self, query: dict[str, list[str]]) -> tuple[int, Any]:
-        if self.events is None:
-            return 200, {"Events": []}
-        try:
-            minutes = float(query.get("minutes", ["60"])[0])
-        except ValueError:
-            return 400, {"error": "minutes must be a number"}
-        since = datetime.now(UTC) - timedelta(minutes=minutes)
-        return 200, {"Events": [e.to_api() for e in self.events.list(since=since)]}
+    @app.get("/api/events")
+    def list_events() -> dict[str, Any]:
+        query = query_model(EventsQuery)
+        if events is None:
+            return {"Events": []}
+        since = datetime.now(UTC) - timedelta(minutes=query.minutes)
+        return {"Events": [e.to_api() for e in events.list(since=since)]}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        outer = self
+    return app
 
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "borealis-collector"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("http: " + format, *args)
+class CollectorHttp:
+    """The collector's endpoints on `ports.collector`."""
 
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                if url.path == "/metrics":
-                    # The classic text format, whatever the Accept header says: Prometheus
-                    # takes it, and we gain nothing from OpenMetrics (no exemplars here).
-                    body = render(outer.registry)
-                    content_type = CONTENT_TYPE_LATEST
-                    self._send(200, body, content_type)
-                    return
-                route = outer.routes.get(url.path)
-                if route is None:
-                    self._send(404, b'{"error": "not found"}\n', "application/json")
-                    return
-                status, payload = route(parse_qs(url.query))
-                self._send(status, (json.dumps(payload) + "\n").encode(), "application/json")
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        pollers: list[InstancePoller],
+        events: EventStore | None,
+    ) -> None:
+        self.registry = registry
+        self.pollers = pollers
+        self.events = events
+        self.app = create_app(registry, pollers, events)
+        self.server = HttpServer(
+            self.app,
+            host=host,
+            port=port,
+            name="collector",
+            setting="ports.collector",
+        )
 
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def url(self) -> str:
+        return self.server.url
 
-        return Handler
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()

@@ -1,104 +1,80 @@
 """The AWS Performance Insights API over HTTP: JSON 1.1, `X-Amz-Target:
 PerformanceInsightsv20180227.<Operation>`, so boto3's `pi` client works against it with
 `endpoint_url`. Signatures are not checked (it listens on 127.0.0.1 only, like every
-Borealis service); errors come back the AWS way: `{"__type": ..., "message": ...}`.
+Borealis service). Served with core.httpapi: requests are validated by the models of
+collector.pi_requests, and every refusal comes back the AWS way (`{"__type": ..., "message":
+...}` with `x-amzn-ErrorType`): InvalidArgumentException for a request that does not fit,
+SerializationException for a body that is not JSON, UnknownOperationException for a target
+this API does not have.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import uuid
 from typing import Any
 
-from collector.pi_query import PiError, PiQueries
+from flask import Flask, Response, request
 
-log = logging.getLogger(__name__)
+from collector.pi_query import PiQueries
+from collector.pi_requests import INVALID, PiError
+from core.httpapi import AwsJsonErrors, HttpServer, api_app, json_body
 
 TARGET_PREFIX = "PerformanceInsightsv20180227."
 CONTENT_TYPE = "application/x-amz-json-1.1"
-MAX_BODY = 1 << 20
+
+
+def create_app(queries: PiQueries) -> Flask:
+    """The Flask app of the PI API over `queries`."""
+    errors = AwsJsonErrors(
+        "1.1", validation_code=INVALID, bad_request_code="SerializationException"
+    )
+    app = api_app("pi", errors)
+
+    @app.post("/")
+    def call() -> Response:
+        target = request.headers.get("X-Amz-Target", "")
+        if not target.startswith(TARGET_PREFIX):
+            raise PiError(
+                "UnknownOperationException",
+                f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, not {target!r}",
+            )
+        body = json_body()
+        if not isinstance(body, dict):
+            raise PiError("SerializationException", "The request body must be a JSON object")
+        answer = queries.call(target.removeprefix(TARGET_PREFIX), body)
+        return Response(
+            app.json.dumps(answer),
+            content_type=CONTENT_TYPE,
+            headers={"x-amzn-RequestId": str(uuid.uuid4())},
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    return app
 
 
 class PiHttp:
+    """The PI API on `ports.pi`."""
+
     def __init__(self, host: str, port: int, queries: PiQueries) -> None:
         self.queries = queries
-        self.requests_total = 0
-        self.errors_total = 0
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name="pi-http", daemon=True
+        self.app = create_app(queries)
+        self.server = HttpServer(
+            self.app,
+            host=host,
+            port=port,
+            name="pi",
+            setting="ports.pi",
         )
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.server.url
 
     def start(self) -> None:
-        self._thread.start()
+        self.server.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def handle(self, target: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, JSON body) for one request."""
-        self.requests_total += 1
-        try:
-            if not target.startswith(TARGET_PREFIX):
-                raise PiError(
-                    "UnknownOperationException",
-                    f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, not {target!r}",
-                )
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError as exc:
-                raise PiError("SerializationException", f"The body is not JSON: {exc}") from None
-            return 200, self.queries.call(target.removeprefix(TARGET_PREFIX), body)
-        except PiError as exc:
-            self.errors_total += 1
-            return exc.status, {"__type": exc.code, "message": exc.message}
-        except Exception:
-            self.errors_total += 1
-            log.exception("PI API request %s failed", target)
-            return 500, {"__type": "InternalServiceError", "message": "internal error"}
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "borealis-pi"
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("pi http: " + format, *args)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    self._send(413, {"__type": "SerializationException", "message": "too big"})
-                    return
-                raw = self.rfile.read(length) if length else b""
-                status, payload = outer.handle(self.headers.get("X-Amz-Target", ""), raw)
-                self._send(status, payload)
-
-            def do_GET(self) -> None:
-                if self.path.split("?")[0] == "/healthz":
-                    self._send(200, {"status": "ok"})
-                else:
-                    self._send(404, {"__type": "NotFound", "message": "POST PI API calls to /"})
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", CONTENT_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                if status >= 400:
-                    self.send_header("x-amzn-ErrorType", str(payload.get("__type", "")))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+        self.server.stop()

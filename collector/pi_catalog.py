@@ -7,7 +7,9 @@ sample store. Counter values come from `collector/sql/pi_*.sql`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CPU = "CPU"
 OTHER = "other"
@@ -69,6 +71,50 @@ LOAD_METRICS = ("db.load", "db.sampledload")
 def wait_event_name(wait_type: str, wait_event: str) -> str:
     """PI's db.wait_event.name for Aurora PostgreSQL: `CPU`, `Lock:transactionid`, ..."""
     return CPU if wait_type == CPU else f"{wait_type}:{wait_event}"
+
+
+MAX_ELEMENT_BYTES = 500  # PI truncates long SQL in responses
+
+
+def dimension_values(
+    group: str, names: tuple[str, ...], values: tuple[Any, ...], texts: Mapping[str, str]
+) -> dict[str, str]:
+    """The dimensions `names` of `group` for one key of store column `values` (GROUP_COLUMNS),
+    statements from `texts` (digest or statement id -> text)."""
+    v = [str(x) for x in values]
+    full: dict[str, str]
+    if group == "db.wait_event":
+        full = {"db.wait_event.name": wait_event_name(v[0], v[1]), "db.wait_event.type": v[0]}
+    elif group == "db.wait_event_type":
+        full = {"db.wait_event_type.name": v[0]}
+    elif group == "db.sql_tokenized":
+        full = {
+            "db.sql_tokenized.id": v[0],
+            "db.sql_tokenized.db_id": v[0],
+            "db.sql_tokenized.statement": truncate(texts.get(v[0], "")),
+        }
+    elif group == "db.sql":
+        full = {
+            "db.sql.id": v[0],
+            "db.sql.db_id": v[1],
+            "db.sql.statement": truncate(texts.get(v[0]) or texts.get(v[1], "")),
+            "db.sql.tokenized_id": v[1],
+        }
+    elif group in ("db.user", "db"):
+        prefix = "db.user" if group == "db.user" else "db"
+        full = {f"{prefix}.id": v[0], f"{prefix}.name": v[-1]}
+    elif group == "db.host":
+        full = {"db.host.id": v[0], "db.host.name": v[0]}
+    else:  # db.application, db.session_type: one name
+        full = {GROUPS[group][0]: v[0]}
+    return {k: full[k] for k in names if k in full}
+
+
+def truncate(text: str) -> str:
+    data = text.encode()
+    if len(data) <= MAX_ELEMENT_BYTES:
+        return text
+    return data[:MAX_ELEMENT_BYTES].decode(errors="ignore")
 
 
 def split_wait_event_name(name: str) -> tuple[str, str]:

@@ -1,28 +1,36 @@
-"""Serve the Dash UI (`borealis ui`)."""
+"""Serve the Dash UI (`borealis ui`) with the same waitress runner as every Borealis API."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
-from werkzeug.serving import make_server
-
+from core.httpapi import HttpServer
 from core.settings import Settings
 from dashboards.app import create_app
 from dashboards.context import UiContext
 
 log = logging.getLogger(__name__)
 
+# Dash callbacks wait on Prometheus and the collector: enough threads that one slow page does
+# not hold the others.
+UI_THREADS = 8
+
 
 def run(settings: Settings, stop: threading.Event) -> None:
     app = create_app(UiContext.from_settings(settings))
-    server = app.server
-    server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
-    http = make_server(settings.listen_host, settings.ports.port("ui"), server, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, name="ui", daemon=True)
-    thread.start()
-    log.info("UI on http://%s:%d/", settings.listen_host, settings.ports.port("ui"))
+    app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    http = HttpServer(
+        app.server,
+        host=settings.listen_host,
+        port=settings.ports.port("ui"),
+        name="ui",
+        threads=UI_THREADS,
+        setting="ports.ui",
+    )
+    http.start()
+    log.info("UI on %s/", http.url)
     try:
         stop.wait()
     finally:
-        http.shutdown()
+        http.stop()

@@ -177,6 +177,8 @@ class CollectorProcess:
             ],
             env=clean_env(
                 BOREALIS_PORTS__COLLECTOR=str(port),
+                # Its PI API too, off the default port a running stack may hold.
+                BOREALIS_PORTS__PI=str(port + 5),
                 BOREALIS_COLLECTOR__SAMPLE_INTERVAL_S=str(sample_s),
             ),
             stdout=self.log,

@@ -10,21 +10,22 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import flask
 import psycopg
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cluster import pgctl
 from cluster.pgconf import available_preload_libraries
+from core.httpapi import ApiError, HttpServer, JsonErrors, api_app
 from tests.conftest import child_env, wait_for
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -232,7 +233,12 @@ class CollectorProcess:
                     sys.executable, "-m", "borealis", "collector",
                     "--targets", str(self.targets_file), "--state-dir", str(self.state_dir),
                 ],
-                env=child_env({**self.env, "BOREALIS_PORTS__COLLECTOR": str(self.port)}),
+                # Its PI API next to it too: the default port may be a running stack's.
+                env=child_env({
+                    **self.env,
+                    "BOREALIS_PORTS__COLLECTOR": str(self.port),
+                    "BOREALIS_PORTS__PI": str(self.port + 5),
+                }),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -286,43 +292,40 @@ class CollectorProcess:
 
 @dataclass
 class OtlpReceiver:
-    """Decodes every ExportLogsServiceRequest POSTed to /v1/logs, keeps the raw bodies too."""
+    """Decodes every ExportLogsServiceRequest POSTed to /v1/logs, keeps the raw bodies too.
+    Served like every Borealis API (core.httpapi): a body that is not protobuf is a 400."""
 
     port: int
     requests: list[ExportLogsServiceRequest] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+    _server: HttpServer | None = None
 
     def __enter__(self) -> OtlpReceiver:
-        outer = self
+        errors = JsonErrors()
+        app = api_app("otlp", errors, max_body=16 << 20)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+        @app.post("/v1/logs")
+        def logs() -> flask.Response:
+            body = flask.request.get_data()
+            export = ExportLogsServiceRequest()
+            export.ParseFromString(body)  # DecodeError: a 400 (not_protobuf below)
+            self.bodies.append(body)
+            self.requests.append(export)
+            return flask.Response(b"", content_type="application/x-protobuf")
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path != "/v1/logs":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                request = ExportLogsServiceRequest()
-                request.ParseFromString(body)
-                outer.bodies.append(body)
-                outer.requests.append(request)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+        def not_protobuf(exc: DecodeError) -> flask.Response:
+            message = f"not an ExportLogsServiceRequest: {exc}"
+            return errors.response(ApiError(400, "BadRequest", message))
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        app.register_error_handler(DecodeError, not_protobuf)
+
+        self._server = HttpServer(app, port=self.port, name="otlp", max_body=16 << 20)
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     @property
     def endpoint(self) -> str:

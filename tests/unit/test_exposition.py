@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.core import (
@@ -15,9 +16,14 @@ from prometheus_client.core import (
     SummaryMetricFamily,
     UnknownMetricFamily,
 )
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Exemplar
 
-from collector.exposition import render
+from collector.exposition import render, render_openmetrics
 
 
 class Fixed:
@@ -85,3 +91,40 @@ def test_names_outside_the_classic_charset_go_to_prometheus_client() -> None:
     odd.add_metric(["v"], 1)
     registry = Fixed([odd])
     assert render(registry) == generate_latest(registry)
+
+
+def openmetrics_parsed(text: bytes) -> list[tuple[str, str, str, str, list[Any]]]:
+    """Families as the strict OpenMetrics parser reads them (it also checks `# EOF`)."""
+    return [
+        (
+            f.name,
+            f.type,
+            f.documentation,
+            f.unit,
+            [
+                (s.name, sorted(s.labels.items()), repr(s.value), s.timestamp, s.exemplar)
+                for s in f.samples
+            ],
+        )
+        for f in openmetrics_families(text.decode())
+    ]
+
+
+def test_openmetrics_same_families_samples_and_values_as_prometheus_client() -> None:
+    with_unit = GaugeMetricFamily("x_size_bytes_total", "Sized.", unit="bytes")
+    registry = Fixed([*every_kind(), with_unit])
+    ours, theirs = render_openmetrics(registry), openmetrics_latest(registry)
+    assert openmetrics_parsed(ours) == openmetrics_parsed(theirs)
+    assert ours.endswith(b"\n# EOF\n")
+    assert b"# HELP x_reads Reads.\\nTwo lines, a \\\\ too.\n# TYPE x_reads counter\n" in ours
+    assert b'x_lag_seconds{db_instance="i-4"} 0.30000000000000004 1700000000.25\n' in ours
+    assert b'x_reads_total{a="two",b=""} 1e+21\n' in ours  # Go's float format
+
+
+def test_openmetrics_exemplars_and_odd_names_go_to_prometheus_client() -> None:
+    counter = CounterMetricFamily("x_hits", "Hits.", labels=["a"])
+    counter.add_metric(["v"], 2, exemplar=Exemplar({"trace_id": "abc"}, 1.0))
+    odd = GaugeMetricFamily("x.dotted", "UTF-8 name.", value=1)
+    for families in ([counter], [odd]):
+        registry = Fixed(families)
+        assert render_openmetrics(registry) == openmetrics_latest(registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -403,3 +404,175 @@ def test_raw_requests_with_a_wrong_target_or_body(api: Any) -> None:
     status, body = post("PerformanceInsightsv20180227.GetResourceMetrics", b"{}")
     assert (status, body["__type"]) == (400, "InvalidArgumentException")
     assert "ServiceType" in body["message"]
+
+
+def raw_post(
+    url: str, head: bytes, body: bytes = b"", operation: str = "GetResourceMetadata"
+) -> tuple[int, dict[str, str], Any]:
+    """Send a request as written, on a raw socket: (status, lowered headers, decoded JSON)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            b"POST / HTTP/1.1\r\nHost: pi\r\nConnection: close\r\nX-Amz-Target: "
+            b"PerformanceInsightsv20180227." + operation.encode() + b"\r\n" + head + b"\r\n" + body
+        )
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    top, _, payload = answer.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, json.loads(payload)
+
+
+def answers_promptly(api: Any) -> None:
+    """A good call right after: no server thread is stuck on the bad one."""
+    meta = api.get_resource_metadata(ServiceType="RDS", Identifier=RID)
+    assert meta["Identifier"] == RID
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-1", b"-100", b"1e3", b""])
+def test_a_non_numeric_or_negative_content_length_is_an_aws_400(api: Any, length: bytes) -> None:
+    status, headers, body = raw_post(
+        api.meta.endpoint_url, b"Content-Length: " + length + b"\r\n", b"{}"
+    )
+    assert status == 400
+    assert headers["content-type"] == "application/x-amz-json-1.1"
+    assert headers["x-amzn-errortype"] == "SerializationException"
+    assert body == {"__type": "SerializationException", "message": "Content-Length is invalid"}
+    answers_promptly(api)
+
+
+def test_connections_that_never_send_their_body_hold_no_thread(api: Any) -> None:
+    url = api.meta.endpoint_url
+    host, port = url.removeprefix("http://").split(":")
+    hanging = [socket.create_connection((host, int(port)), timeout=5) for _ in range(10)]
+    try:
+        for conn in hanging:
+            conn.sendall(
+                b"POST / HTTP/1.1\r\nHost: pi\r\nX-Amz-Target: PerformanceInsightsv20180227."
+                b"GetResourceMetadata\r\nContent-Length: 1000\r\n\r\n{"
+            )
+        answers_promptly(api)
+    finally:
+        for conn in hanging:
+            conn.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "words"),
+    [
+        (b"{not json", "SerializationException", "The body is not valid JSON"),
+        (b'{"ServiceType": "RDS", "Identifier": NaN}', "SerializationException", "NaN"),
+        (b'{"StartTime": 1e999}', "SerializationException", "out of range"),
+        (b"[]", "SerializationException", "must be a JSON object"),
+        (b'"RDS"', "SerializationException", "must be a JSON object"),
+        (b'{"ServiceType": "RDS", "Identifier": 5}', "InvalidArgumentException", "Identifier"),
+        (b'{"ServiceType": "RDS"}', "InvalidArgumentException", "Missing required parameter"),
+        (b'{"ServiceType": "EC2", "Identifier": "x"}', "InvalidArgumentException", "use RDS"),
+        (b'{"ServiceType": "RDS", "Identifier": "a b"}', "InvalidArgumentException", "DbiRes"),
+    ],
+)
+def test_bad_bodies_get_aws_errors(api: Any, body: bytes, code: str, words: str) -> None:
+    head = b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    status, headers, answer = raw_post(api.meta.endpoint_url, head, body)
+    assert status == 400
+    assert headers["x-amzn-errortype"] == code
+    assert answer["__type"] == code and words in answer["message"]
+    answers_promptly(api)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"StartTime": "yesterday"}, "StartTime: must be a timestamp"),
+        ({"StartTime": 1e300}, "StartTime: must be a timestamp"),
+        ({"StartTime": -1}, "StartTime: must be a timestamp"),
+        ({"StartTime": True}, "StartTime: must be a timestamp"),
+        ({"PeriodInSeconds": 1e20}, "PeriodInSeconds: Input should be a valid integer"),
+        ({"PeriodInSeconds": "60"}, "PeriodInSeconds: Input should be a valid integer"),
+        ({"MetricQueries": "db.load.avg"}, "MetricQueries: Input should be a valid list"),
+        ({"MetricQueries": []}, "MetricQueries: List should have at least 1 item"),
+        ({"MetricQueries": [{"Metric": 5}]}, "MetricQueries.0.Metric: Input should be a valid"),
+        (
+            {"MetricQueries": [{"Metric": "db.load.avg", "GroupBy": {"Group": "db", "Limit": 99}}]},
+            "MetricQueries.0.GroupBy.Limit: Input should be less than or equal to 25",
+        ),
+        (
+            {"MetricQueries": [{"Metric": "db.load.avg", "Filter": {"db.name": 1}}]},
+            "MetricQueries.0.Filter.db.name: Input should be a valid string",
+        ),
+        ({"PeriodAlignment": "MIDDLE"}, "PeriodAlignment: Input should be 'END_TIME'"),
+        ({"EndTime": T + 10**9}, "more than 100000 periods"),
+    ],
+)
+def test_wrong_types_and_sizes_name_the_parameter(
+    api: Any, change: dict[str, Any], words: str
+) -> None:
+    body = {
+        "ServiceType": "RDS",
+        "Identifier": RID,
+        "StartTime": T,
+        "EndTime": T + 60,
+        "PeriodInSeconds": 1,
+        "MetricQueries": [{"Metric": "db.load.avg"}],
+        **change,
+    }
+    raw = json.dumps(body).encode()
+    status, _, answer = raw_post(
+        api.meta.endpoint_url,
+        b"Content-Length: " + str(len(raw)).encode() + b"\r\n",
+        raw,
+        "GetResourceMetrics",
+    )
+    assert status == 400, answer
+    assert answer["__type"] == "InvalidArgumentException"
+    assert words in answer["message"], answer["message"]
+    answers_promptly(api)
+
+
+def test_unknown_operations_routes_and_methods(api: Any) -> None:
+    url = api.meta.endpoint_url
+    request = urllib.request.Request(  # noqa: S310 - our own server
+        url,
+        data=b"{}",
+        headers={"X-Amz-Target": "PerformanceInsightsv20180227.DeleteEverything"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)  # noqa: S310
+    assert caught.value.code == 400
+    assert json.load(caught.value)["__type"] == "UnknownOperationException"
+    for path, method, status in (("/nope", "POST", 404), ("/", "GET", 405)):
+        request = urllib.request.Request(  # noqa: S310
+            url + path, data=b"{}" if method == "POST" else None, method=method
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310
+        assert caught.value.code == status
+        assert caught.value.headers["Content-Type"] == "application/x-amz-json-1.1"
+        assert set(json.load(caught.value)) == {"__type", "message"}
+    answers_promptly(api)
+
+
+def test_a_group_that_is_not_an_object_says_so_without_naming_our_classes(api: Any) -> None:
+    base = {"ServiceType": "RDS", "Identifier": RID, "StartTime": T, "EndTime": T + 60}
+    for group_by, message in (
+        ("db", "MetricQueries.0.GroupBy: Input should be an object"),
+        (
+            {"Group": "db.user", "Limit": 0},
+            "MetricQueries.0.GroupBy.Limit: Input should be greater than or equal to 1",
+        ),
+    ):
+        raw = json.dumps(
+            {**base, "MetricQueries": [{"Metric": "db.load.avg", "GroupBy": group_by}]}
+        )
+        status, _, answer = raw_post(
+            api.meta.endpoint_url,
+            b"Content-Length: " + str(len(raw)).encode() + b"\r\n",
+            raw.encode(),
+            "GetResourceMetrics",
+        )
+        assert (status, answer) == (
+            400,
+            {"__type": "InvalidArgumentException", "message": message},
+        )
