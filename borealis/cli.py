@@ -187,7 +187,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from borealis import startup, supervisor, watch
 
-    targets_file = settings.collector.targets_file
+    configured = settings.collector.targets_file
+    targets_file = str(Path(configured).absolute()) if configured else None
     if targets_file:
         if args.readers is not None:
             raise BorealisError("--readers is for the mini-cluster; --targets runs none")
@@ -196,6 +197,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         paths = settings.state_paths()
         try:
             status = control.request(paths.control_socket, "status", timeout=10)
+            _check_same_kind(status, targets_file)
             print("Borealis is already running.")
         except control.SupervisorNotRunning:
             argv = ["up", "--state-dir", str(settings.state_dir)]
@@ -231,6 +233,18 @@ def _print_targets(status: dict[str, Any]) -> None:
         state = "up" if target.get("up") else "down"
         name = f"{target['cluster']}/{target['db_instance']}"
         print(f"  {name:<36} {target.get('role') or '-':<8} {state:<5} {target.get('dsn', '')}")
+
+
+def _check_same_kind(status: dict[str, Any], targets_file: str | None) -> None:
+    """`up` finding a stack running: one line when it is not the kind of stack asked for."""
+    running = status.get("targets_file") if status.get("mode") == "targets" else None
+    if running == targets_file:
+        return
+    what = f"watching targets from {running}" if running else "with its mini-cluster"
+    raise BorealisError(
+        f"a Borealis stack is already running for {status.get('state_dir')}, {what}: "
+        "`borealis down` stops it, or use another --state-dir"
+    )
 
 
 def _require_cluster(settings: Settings) -> None:

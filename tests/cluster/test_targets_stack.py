@@ -197,6 +197,15 @@ def test_cluster_commands_say_there_is_no_cluster(watched: Stack) -> None:
         ]
     again = watched.cli("up", "--detach", "--targets", str(targets), timeout=60)
     assert again.returncode == 0 and "already running" in again.stdout
+    cluster_up = watched.cli("up", "--detach", timeout=60)
+    assert cluster_up.returncode == 1
+    assert f"already running for {watched.state_dir}, watching targets from {targets}" in (
+        cluster_up.stderr
+    )
+    # RDS events make sense here: the collector's detectors write them.
+    events = watched.cli("events", "--json", timeout=60)
+    assert events.returncode == 0, events.stderr
+    assert "Events" in json.loads(events.stdout)
 
 
 def test_down_stops_every_process_and_up_starts_again(pair: Pair, shared_tmp: Path) -> None:

@@ -4,6 +4,7 @@ directory that watches targets: one line each, a non-zero exit, nothing started.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,40 @@ def test_status_of_a_stopped_targets_stack_lists_its_targets_down(tmp_path: Path
     assert text.returncode == 0, text.stderr
     assert f"watching {targets}" in text.stdout
     assert "mine/mine-1" in text.stdout and " down " in text.stdout
+
+
+def test_a_busy_port_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(GOOD)
+    state = tmp_path / "state"
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", PORTS + 60))  # ports.ui
+        busy.listen(1)
+        done = borealis(
+            "up", "--detach", "--targets", str(targets), "--state-dir", str(state), env=env()
+        )
+    line = one_line_error(done, 1)
+    assert f"port {PORTS + 60} (ports.ui) on 127.0.0.1 is already in use" in line
+    assert not list((state / "run").glob("*.pid"))  # nothing was started, nothing is left
+
+
+def test_no_prometheus_binary_is_one_line_and_no_postgresql_is_needed(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(GOOD)
+    done = borealis(
+        "up",
+        "--detach",
+        "--targets",
+        str(targets),
+        "--state-dir",
+        str(tmp_path / "state"),
+        env={
+            **env(),
+            "BOREALIS_PROMETHEUS__BINARY": str(tmp_path / "no-prometheus"),
+            "BOREALIS_PG_BIN": str(tmp_path / "no-postgresql"),  # not what this one says
+        },
+    )
+    line = one_line_error(done, 1)
+    assert "the Prometheus binary" in line and "no-prometheus" in line
+    assert "no-postgresql" not in line
