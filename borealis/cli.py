@@ -230,7 +230,7 @@ def _print_targets(status: dict[str, Any]) -> None:
         return
     print(f"watching {status['targets_file']}")
     for target in status.get("targets", []):
-        state = "up" if target.get("up") else "down"
+        state = {True: "up", False: "down"}.get(target.get("up"), "?")
         name = f"{target['cluster']}/{target['db_instance']}"
         print(f"  {name:<36} {target.get('role') or '-':<8} {state:<5} {target.get('dsn', '')}")
 

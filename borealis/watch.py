@@ -76,7 +76,7 @@ def preflight(settings: Settings, paths: StatePaths, targets_file: str) -> list[
     return targets
 
 
-def _target_row(target: Target, up: bool, role: str) -> dict[str, Any]:
+def _target_row(target: Target, up: bool | None, role: str) -> dict[str, Any]:
     return {
         "cluster": target.cluster,
         "db_instance": target.db_instance,
@@ -93,7 +93,8 @@ def offline_status(paths: StatePaths, targets_file: str) -> dict[str, Any]:
     return {
         "mode": "targets",
         "targets_file": targets_file,
-        "targets": [_target_row(t, False, "unknown") for t in load_targets(targets_file)],
+        # Nothing watches them now: their state is unknown, not down.
+        "targets": [_target_row(t, None, "unknown") for t in load_targets(targets_file)],
         "services": {},
         "ready": False,
         "state_dir": str(paths.root),
