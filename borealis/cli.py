@@ -197,7 +197,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         paths = settings.state_paths()
         try:
             status = control.request(paths.control_socket, "status", timeout=10)
-            _check_same_kind(status, targets_file)
+            watch.check_same_kind(status, targets_file)
             print("Borealis is already running.")
         except control.SupervisorNotRunning:
             argv = ["up", "--state-dir", str(settings.state_dir)]
@@ -211,7 +211,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                 argv += ["--targets", str(args.targets.absolute())]
             status = startup.start_detached(settings, argv, args.timeout)
             print("Borealis is up.")
-        _print_targets(status)
+        watch.print_targets(status)
         _print_urls(status)
         return 0
     logging.basicConfig(
@@ -224,36 +224,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_targets(status: dict[str, Any]) -> None:
-    """A stack watching a targets file: the file, then each target and its state."""
-    if status.get("mode") != "targets":
-        return
-    print(f"watching {status['targets_file']}")
-    for target in status.get("targets", []):
-        state = {True: "up", False: "down"}.get(target.get("up"), "?")
-        name = f"{target['cluster']}/{target['db_instance']}"
-        print(f"  {name:<36} {target.get('role') or '-':<8} {state:<5} {target.get('dsn', '')}")
-
-
-def _check_same_kind(status: dict[str, Any], targets_file: str | None) -> None:
-    """`up` finding a stack running: one line when it is not the kind of stack asked for."""
-    running = status.get("targets_file") if status.get("mode") == "targets" else None
-    if running == targets_file:
-        return
-    what = f"watching targets from {running}" if running else "with its mini-cluster"
-    raise BorealisError(
-        f"a Borealis stack is already running for {status.get('state_dir')}, {what}: "
-        "`borealis down` stops it, or use another --state-dir"
-    )
-
-
 def _require_cluster(settings: Settings) -> None:
-    """Commands about the mini-cluster: one line when this state directory watches targets."""
     from borealis import watch
 
-    targets_file = watch.watched_file(settings.state_paths())
-    if targets_file:
-        raise watch.no_cluster(targets_file)
+    watch.require_cluster(settings.state_paths())
 
 
 def _print_urls(status: dict[str, Any]) -> None:
@@ -288,11 +262,13 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from borealis import watch
+
     paths = settings.state_paths()
     try:
         status = control.request(paths.control_socket, "status", timeout=30)
     except control.SupervisorNotRunning:
-        from borealis import teardown, watch
+        from borealis import teardown
 
         targets_file = watch.watched_file(paths)
         if targets_file:
@@ -303,7 +279,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0
     if status.get("mode") == "targets":
-        _print_targets(status)
+        watch.print_targets(status)
         _print_urls(status)
         return 0
     print(f"cluster {status['cluster_id']}  writer {status.get('writer', '-')}")

@@ -31,6 +31,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 RECORD_NAME = "targets-file"
+# The ports this stack listens on: a service added to `servicelist.stack_services` adds its own.
 PORTS = ("collector", "pi", "prometheus", "ui")
 CLUSTER_OPERATIONS = ("failover", "reboot", "fault")
 
@@ -52,6 +53,36 @@ def watched_file(paths: StatePaths) -> str | None:
 
 def no_cluster(targets_file: str) -> BorealisError:
     return BorealisError(f"no Borealis cluster: this stack watches targets from {targets_file}")
+
+
+def print_targets(status: dict[str, Any]) -> None:
+    """A stack watching a targets file: the file, then each target and its state."""
+    if status.get("mode") != "targets":
+        return
+    print(f"watching {status['targets_file']}")
+    for target in status.get("targets", []):
+        state = {True: "up", False: "down"}.get(target.get("up"), "?")
+        name = f"{target['cluster']}/{target['db_instance']}"
+        print(f"  {name:<36} {target.get('role') or '-':<8} {state:<5} {target.get('dsn', '')}")
+
+
+def check_same_kind(status: dict[str, Any], targets_file: str | None) -> None:
+    """`up` finding a stack running: one line when it is not the kind of stack asked for."""
+    running = status.get("targets_file") if status.get("mode") == "targets" else None
+    if running == targets_file:
+        return
+    what = f"watching targets from {running}" if running else "with its mini-cluster"
+    raise BorealisError(
+        f"a Borealis stack is already running for {status.get('state_dir')}, {what}: "
+        "`borealis down` stops it, or use another --state-dir"
+    )
+
+
+def require_cluster(paths: StatePaths) -> None:
+    """Commands about the mini-cluster: one line when this state directory watches targets."""
+    targets_file = watched_file(paths)
+    if targets_file:
+        raise no_cluster(targets_file)
 
 
 def load_targets(targets_file: str) -> list[Target]:
