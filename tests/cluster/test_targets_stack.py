@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from alerts.generate import GENERATED
 from dashboards.headless import CHROMEDRIVER, CHROMIUM, chromium_options
 from tests.conftest import LIFECYCLE_PORTS, Stack, wait_for
 from tests.integration.pgpair import MONITOR_PASSWORD, Pair, start_pair, targets_yaml
@@ -88,6 +90,47 @@ def test_prometheus_has_the_series_and_the_cloudwatch_recordings(
     )
     assert recorded[0]["metric"]["dimension_Role"] == "WRITER"
     assert float(recorded[0]["value"][1]) >= 1  # the collector's own connection at least
+
+
+def test_prometheus_loaded_every_generated_rule_group(watched: Stack) -> None:
+    wanted = {
+        group["name"]
+        for rule_file in GENERATED.glob("*.yml")
+        for group in yaml.safe_load(rule_file.read_text())["groups"]
+    }
+    assert wanted  # the recording rules at least
+    url = watched.status()["services"]["prometheus"] + "/api/v1/rules"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+        loaded = {group["name"] for group in json.load(response)["data"]["groups"]}
+    assert wanted <= loaded
+
+
+def test_a_target_that_goes_down_shows_down_then_up_again(watched: Stack, pair: Pair) -> None:
+    def event_ids(source: str) -> set[str]:
+        return {e["EventId"] for e in watched.events(30) if e["SourceIdentifier"] == source}
+
+    def state_of(instance: str) -> bool | None:
+        rows = watched.status()["targets"]
+        return next(t["up"] for t in rows if t["db_instance"] == instance)
+
+    wait_for(lambda: state_of(pair.standby.name) is True, 60, what="the standby up")
+    pair.stop(pair.standby)
+    try:
+        wait_for(lambda: state_of(pair.standby.name) is False, 60, what="the standby down")
+        assert state_of(pair.primary.name) is True
+        wait_for(
+            lambda: watched.prometheus(
+                f'borealis_up{{cluster="{CLUSTER}",db_instance="{pair.standby.name}"}} == 0'
+            ),
+            60,
+            what="borealis_up 0 for the standby in Prometheus",
+        )
+        # The collector's detectors tell it as RDS events, which `borealis events` lists.
+        wait_for(lambda: event_ids(pair.standby.name) & {"RDS-EVENT-0045"}, 60, what="0045")
+    finally:
+        pair.start(pair.standby)
+    wait_for(lambda: state_of(pair.standby.name) is True, 60, what="the standby up again")
+    wait_for(lambda: event_ids(pair.standby.name) & {"RDS-EVENT-0006"}, 60, what="restarted")
 
 
 def test_status_lists_services_and_targets_with_their_state(watched: Stack, pair: Pair) -> None:
