@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # One line on failure (the supervisor's reason), then make's own `Error 1`.
+# `make up TARGETS=FILE`: no mini-cluster, watch the instances listed in FILE.
 up: install
-	@$(BIN)/borealis up --detach
+	@$(BIN)/borealis up --detach $(if $(TARGETS),--targets $(TARGETS))
 
 down:
 	@$(BIN)/borealis down

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="create (first time) and start the whole stack")
     up.add_argument("--detach", action="store_true", help="return once every part is healthy")
     up.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE",
+        help="no cluster: watch the PostgreSQL/RDS/Aurora instances listed in FILE",
+    )
+    up.add_argument(
         "--readers", type=_count(1, MAX_READERS), help="readers in a new cluster, 1..15 (default 2)"
     )
     up.add_argument("--no-workload", action="store_true", help="do not run the light workload")
@@ -171,7 +177,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if getattr(args, "no_workload", False):
         overrides["workload"] = False
     if getattr(args, "targets", None) is not None:
-        overrides["collector.targets_file"] = str(args.targets)
+        overrides["collector.targets_file"] = str(args.targets.absolute())
     return load_settings(config_file=args.config, overrides=overrides)
 
 
@@ -179,12 +185,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from borealis import startup, supervisor
+    from borealis import startup, supervisor, watch
 
+    configured = settings.collector.targets_file
+    targets_file = str(Path(configured).absolute()) if configured else None
+    if targets_file:
+        if args.readers is not None:
+            raise BorealisError("--readers is for the mini-cluster; --targets runs none")
+        watch.load_targets(targets_file)  # a bad file: one line naming file and line, now
     if args.detach:
         paths = settings.state_paths()
         try:
             status = control.request(paths.control_socket, "status", timeout=10)
+            watch.check_same_kind(status, targets_file)
             print("Borealis is already running.")
         except control.SupervisorNotRunning:
             argv = ["up", "--state-dir", str(settings.state_dir)]
@@ -194,15 +207,27 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                 argv += ["--readers", str(args.readers)]
             if args.no_workload:
                 argv.append("--no-workload")
+            if args.targets is not None:
+                argv += ["--targets", str(args.targets.absolute())]
             status = startup.start_detached(settings, argv, args.timeout)
             print("Borealis is up.")
+        watch.print_targets(status)
         _print_urls(status)
         return 0
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    supervisor.run_foreground(settings)
+    if targets_file:
+        watch.run_foreground(settings)
+    else:
+        supervisor.run_foreground(settings)
     return 0
+
+
+def _require_cluster(settings: Settings) -> None:
+    from borealis import watch
+
+    watch.require_cluster(settings.state_paths())
 
 
 def _print_urls(status: dict[str, Any]) -> None:
@@ -237,15 +262,25 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from borealis import watch
+
     paths = settings.state_paths()
     try:
         status = control.request(paths.control_socket, "status", timeout=30)
     except control.SupervisorNotRunning:
         from borealis import teardown
 
-        status = teardown.offline_status(paths)
+        targets_file = watch.watched_file(paths)
+        if targets_file:
+            status = watch.offline_status(paths, targets_file)
+        else:
+            status = teardown.offline_status(paths)
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
+        return 0
+    if status.get("mode") == "targets":
+        watch.print_targets(status)
+        _print_urls(status)
         return 0
     print(f"cluster {status['cluster_id']}  writer {status.get('writer', '-')}")
     for inst in status["instances"]:
@@ -271,6 +306,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_failover(args: argparse.Namespace, settings: Settings) -> int:
+    _require_cluster(settings)
     paths = settings.state_paths()
     result = control.request(paths.control_socket, "failover", target=args.target)
     print(f"Failed over from {result['previous_writer']} to {result['writer']}.")
@@ -278,6 +314,7 @@ def cmd_failover(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reboot(args: argparse.Namespace, settings: Settings) -> int:
+    _require_cluster(settings)
     paths = settings.state_paths()
     result = control.request(paths.control_socket, "reboot", instance=args.instance)
     print(f"Rebooted {result['instance']} ({result['role']}); no failover.")
@@ -285,6 +322,7 @@ def cmd_reboot(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fault(args: argparse.Namespace, settings: Settings) -> int:
+    _require_cluster(settings)
     spec = FAULTS_BY_NAME[args.fault]
     fault_args = [str(getattr(args, f"fault_{arg.lower()}")) for arg in spec.args]
     paths = settings.state_paths()
@@ -298,6 +336,7 @@ def cmd_fault(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
+    _require_cluster(settings)
     from cluster.workload import SCENARIOS, Workload
     from core.credentials import Credentials
 
@@ -340,6 +379,7 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
+    _require_cluster(settings)
     from core.trail import TrailStore
 
     paths = settings.state_paths()

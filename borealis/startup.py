@@ -8,6 +8,7 @@ parent that is waiting for it) reads it.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from cluster import pgctl
 from cluster.layout import check_ownership, check_reachable
 from core.errors import BorealisError
 from core.paths import StatePaths
-from core.settings import Settings
+from core.settings import Settings, settings_to_json
 from core.topology import Topology
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
@@ -79,12 +80,13 @@ def wanted_ports(settings: Settings, paths: StatePaths) -> list[tuple[int, str]]
     return wanted
 
 
-def check_ports(settings: Settings, paths: StatePaths) -> None:
-    busy = [
-        (port, key)
-        for port, key in wanted_ports(settings, paths)
-        if not _port_free(settings.listen_host, port)
-    ]
+def check_ports(
+    settings: Settings, paths: StatePaths, wanted: list[tuple[int, str]] | None = None
+) -> None:
+    """Fail in one line when a port this stack wants (default: the mini-cluster's) is busy."""
+    if wanted is None:
+        wanted = wanted_ports(settings, paths)
+    busy = [(port, key) for port, key in wanted if not _port_free(settings.listen_host, port)]
     if not busy:
         return
     port, key = busy[0]
@@ -104,6 +106,11 @@ def check_binaries(settings: Settings) -> None:
             f"{', '.join(missing)} not found in {settings.pg_bin}: run `make install` "
             "(it installs postgresql-15) or set pg_bin to PostgreSQL 15's bin directory"
         )
+    check_service_binaries(settings)
+
+
+def check_service_binaries(settings: Settings) -> None:
+    """The binaries of the monitoring services (what a stack watching targets needs)."""
     binary = settings.prometheus.binary
     if shutil.which(binary) is None:
         raise BorealisError(
@@ -118,14 +125,47 @@ def check_data_root(settings: Settings, paths: StatePaths) -> None:
     check_ownership(paths)
 
 
+def stop_leftover_services(paths: StatePaths) -> None:
+    """Services an earlier supervisor left running (it was killed) hold this stack's ports."""
+    for name in SERVICES:
+        stop_stale(paths.pid_file(name))
+
+
 def preflight(settings: Settings, paths: StatePaths) -> None:
     """Everything `up` can know is wrong before it starts a single process."""
     check_binaries(settings)
     check_data_root(settings, paths)
-    # Services an earlier supervisor left running (it was killed) hold this stack's ports.
-    for name in SERVICES:
-        stop_stale(paths.pid_file(name))
+    stop_leftover_services(paths)
     check_ports(settings, paths)
+
+
+def claim_state_dir(settings: Settings, paths: StatePaths) -> None:
+    """Make the state directory this supervisor's: its pid file, and the settings its
+    children read. A failure is left for the waiting `up --detach` and raised as one line."""
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        paths.run.mkdir(parents=True, exist_ok=True)
+        paths.logs.mkdir(parents=True, exist_ok=True)
+        pid = pgctl.read_pid(paths.supervisor_pid)
+        if pid and pid != os.getpid() and pgctl.is_alive(pid):
+            raise BorealisError(
+                f"a Borealis stack is already running for {paths.root} (pid {pid}); "
+                "`borealis status` shows it, `borealis down` stops it"
+            )
+        paths.supervisor_pid.write_text(f"{os.getpid()}\n")
+        # Settings may carry secrets (OTLP headers): readable by root only.
+        settings_file = paths.run / "settings.json"
+        fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(settings_to_json(settings))
+        os.chmod(settings_file, 0o600)
+    except OSError as exc:
+        reason = f"cannot use the state directory {paths.root}: {exc.strerror or exc}"
+        record_failure(paths, reason)
+        raise BorealisError(reason) from None
+    except BorealisError as exc:
+        record_failure(paths, str(exc))
+        raise
 
 
 def start_detached(settings: Settings, argv: list[str], timeout: float) -> dict[str, Any]:

@@ -10,67 +10,23 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from typing import Any
 
-from borealis import control, prometheus, startup
+from borealis import control, startup
 from borealis.audit import Audit
-from borealis.services import Service, ServiceSpec
+from borealis.servicelist import service_urls, stack_services, start_all
+from borealis.services import Service
 from cluster.endpoints import Endpoint, EndpointProxy
 from cluster.faults import FaultInjector
 from cluster.manager import ClusterManager
-from cluster.pgctl import is_alive, read_pid
 from core.credentials import APP_DATABASE, APP_USER
 from core.errors import BorealisError
 from core.events import EventStore
-from core.paths import StatePaths
-from core.settings import Settings, settings_to_json
+from core.settings import Settings
 from core.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailStore
 
 log = logging.getLogger(__name__)
-
-
-def python_service(
-    settings: Settings, paths: StatePaths, name: str, port_name: str, health: str
-) -> ServiceSpec:
-    settings_file = paths.run / "settings.json"
-    host = settings.listen_host
-    return ServiceSpec(
-        name=name,
-        argv=[sys.executable, "-m", "borealis", name, "--settings-json", str(settings_file)],
-        url=f"http://{host}:{settings.ports.port(port_name)}",
-        health_path=health,
-        log_file=paths.service_log(name),
-        pid_file=paths.pid_file(name),
-    )
-
-
-def workload_service(settings: Settings, paths: StatePaths) -> ServiceSpec:
-    """The light default workload: a child process, through the cluster endpoint."""
-    load = settings.light_workload
-    return ServiceSpec(
-        name="workload",
-        argv=[
-            sys.executable,
-            "-m",
-            "borealis",
-            "workload",
-            "--settings-json",
-            str(paths.run / "settings.json"),
-            "--scenario",
-            load.scenario,
-            "--rate",
-            str(load.rate_tps),
-            "--clients",
-            str(load.clients),
-            "--quiet",
-        ],
-        url="",
-        health_path="",
-        log_file=paths.service_log("workload"),
-        pid_file=paths.pid_file("workload"),
-    )
 
 
 def app_uri(host: str, port: int) -> str:
@@ -98,15 +54,7 @@ class Supervisor:
 
     def run(self) -> None:
         """Bring everything up, then watch until asked to stop."""
-        try:
-            self._claim_state_dir()
-        except OSError as exc:
-            reason = f"cannot use the state directory {self.paths.root}: {exc.strerror or exc}"
-            startup.record_failure(self.paths, reason)
-            raise BorealisError(reason) from None
-        except BorealisError as exc:
-            startup.record_failure(self.paths, str(exc))
-            raise
+        startup.claim_state_dir(self.settings, self.paths)
         try:
             startup.preflight(self.settings, self.paths)
             self._start()
@@ -127,24 +75,6 @@ class Supervisor:
             raise BorealisError(reason) from None
         finally:
             self._stop()
-
-    def _claim_state_dir(self) -> None:
-        self.paths.root.mkdir(parents=True, exist_ok=True)
-        self.paths.run.mkdir(parents=True, exist_ok=True)
-        self.paths.logs.mkdir(parents=True, exist_ok=True)
-        pid = read_pid(self.paths.supervisor_pid)
-        if pid and pid != os.getpid() and is_alive(pid):
-            raise BorealisError(
-                f"a Borealis stack is already running for {self.paths.root} (pid {pid}); "
-                "`borealis status` shows it, `borealis down` stops it"
-            )
-        self.paths.supervisor_pid.write_text(f"{os.getpid()}\n")
-        # Settings may carry secrets (OTLP headers): readable by root only.
-        settings_file = self.paths.run / "settings.json"
-        fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(settings_to_json(self.settings))
-        os.chmod(settings_file, 0o600)
 
     def _start(self) -> None:
         settings = self.settings
@@ -181,22 +111,7 @@ class Supervisor:
             target=self.manager.run, args=(self.stop_event,), name="manager", daemon=True
         )
         self._manager_thread.start()
-        specs = [
-            python_service(settings, self.paths, "collector", "collector", "/healthz"),
-            prometheus.service(settings, self.paths),
-            python_service(settings, self.paths, "ui", "ui", "/healthz"),
-        ]
-        if settings.workload:
-            specs.append(workload_service(settings, self.paths))
-        for spec in specs:
-            service = Service(spec)
-            service.start()
-            self.services[spec.name] = service
-        for service in self.services.values():
-            if not service.wait_healthy(60):
-                raise BorealisError(
-                    f"{service.spec.name} did not become healthy; see {service.spec.log_file}"
-                )
+        start_all(stack_services(settings, self.paths, cluster=True), self.services)
 
     # --- control --------------------------------------------------------------------
 
@@ -256,13 +171,7 @@ class Supervisor:
         return {"stopping": True}
 
     def urls(self) -> dict[str, str]:
-        urls = {
-            name: service.spec.url for name, service in self.services.items() if service.spec.url
-        }
-        if "collector" in urls:
-            # The Performance Insights API lives in the collector process, on its own port.
-            urls["pi"] = f"http://{self.settings.listen_host}:{self.settings.ports.port('pi')}"
-        return urls
+        return service_urls(self.settings, self.services)
 
     def endpoint_uris(self) -> dict[str, str]:
         host = self.settings.listen_host
