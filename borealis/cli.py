@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from borealis import control
-from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
+from borealis.commands import drills, records, stack, standalone
+from cluster.fault_catalog import FAULTS
 from core.errors import BorealisError
 from core.settings import (
     MAX_READERS,
@@ -181,279 +177,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(config_file=args.config, overrides=overrides)
 
 
-# --- commands ---------------------------------------------------------------------------
-
-
-def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from borealis import startup, supervisor, watch
-
-    configured = settings.collector.targets_file
-    targets_file = str(Path(configured).absolute()) if configured else None
-    if targets_file:
-        if args.readers is not None:
-            raise BorealisError("--readers is for the mini-cluster; --targets runs none")
-        watch.load_targets(targets_file)  # a bad file: one line naming file and line, now
-    if args.detach:
-        paths = settings.state_paths()
-        try:
-            status = control.request(paths.control_socket, "status", timeout=10)
-            watch.check_same_kind(status, targets_file)
-            print("Borealis is already running.")
-        except control.SupervisorNotRunning:
-            argv = ["up", "--state-dir", str(settings.state_dir)]
-            if args.config:
-                argv += ["--config", str(args.config.absolute())]
-            if args.readers is not None:
-                argv += ["--readers", str(args.readers)]
-            if args.no_workload:
-                argv.append("--no-workload")
-            if args.targets is not None:
-                argv += ["--targets", str(args.targets.absolute())]
-            status = startup.start_detached(settings, argv, args.timeout)
-            print("Borealis is up.")
-        watch.print_targets(status)
-        _print_urls(status)
-        return 0
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if targets_file:
-        watch.run_foreground(settings)
-    else:
-        supervisor.run_foreground(settings)
-    return 0
-
-
-def _require_cluster(settings: Settings) -> None:
-    from borealis import watch
-
-    watch.require_cluster(settings.state_paths())
-
-
-def _print_urls(status: dict[str, Any]) -> None:
-    for name, url in sorted(status.get("services", {}).items()):
-        print(f"  {name:<16} {url}")
-    for name, dsn in sorted(status.get("endpoints", {}).items(), reverse=True):
-        print(f"  {name + ' endpoint':<16} {dsn}")
-
-
-def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
-    from borealis import teardown
-
-    paths = settings.state_paths()
-    running = teardown.supervisor_running(paths)
-    stopped = teardown.down(paths)
-    if not running and paths.topology.exists():
-        # The supervisor records a `down` it receives; with none running, record it here.
-        from core.trail import Caller, TrailRecord, TrailStore
-
-        TrailStore(paths.trail_db).add(
-            TrailRecord(
-                event_name="StopDBCluster",
-                caller=Caller.from_uid(os.getuid(), os.getpid()),
-                request_parameters={"dBClusterIdentifier": settings.cluster_id},
-                response_elements={"processesStopped": stopped},
-                user_agent=control.USER_AGENT,
-                region=settings.region,
-            )
-        )
-    print(f"Borealis stopped ({stopped} processes).")
-    return 0
-
-
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from borealis import watch
-
-    paths = settings.state_paths()
-    try:
-        status = control.request(paths.control_socket, "status", timeout=30)
-    except control.SupervisorNotRunning:
-        from borealis import teardown
-
-        targets_file = watch.watched_file(paths)
-        if targets_file:
-            status = watch.offline_status(paths, targets_file)
-        else:
-            status = teardown.offline_status(paths)
-    if args.json:
-        print(json.dumps(status, indent=2, sort_keys=True))
-        return 0
-    if status.get("mode") == "targets":
-        watch.print_targets(status)
-        _print_urls(status)
-        return 0
-    print(f"cluster {status['cluster_id']}  writer {status.get('writer', '-')}")
-    for inst in status["instances"]:
-        notes = [f"fault: {inst['fault']}"] if inst.get("fault") else []
-        if inst.get("replay_paused"):
-            notes.append("replay paused")
-        if inst.get("replica_delay_ms"):
-            notes.append(f"replay delayed {inst['replica_delay_ms']} ms")
-        print(
-            f"  {inst['id']:<28} {inst['role']:<7} {inst['az']:<10} tier {inst['tier']:<3}"
-            f" port {inst['port']:<6} {inst['state']}" + (f" ({', '.join(notes)})" if notes else "")
-        )
-    segments = ", ".join(f"{s['id']} {s['state']}" for s in status["segments"])
-    print(f"  storage: {segments}")
-    _print_urls(status)
-    creds = status.get("credentials")
-    if creds:
-        print(
-            f"  password of {creds['user']}: key {creds['password_key']!r} in "
-            f"{creds['password_file']}"
-        )
-    return 0
-
-
-def cmd_failover(args: argparse.Namespace, settings: Settings) -> int:
-    _require_cluster(settings)
-    paths = settings.state_paths()
-    result = control.request(paths.control_socket, "failover", target=args.target)
-    print(f"Failed over from {result['previous_writer']} to {result['writer']}.")
-    return 0
-
-
-def cmd_reboot(args: argparse.Namespace, settings: Settings) -> int:
-    _require_cluster(settings)
-    paths = settings.state_paths()
-    result = control.request(paths.control_socket, "reboot", instance=args.instance)
-    print(f"Rebooted {result['instance']} ({result['role']}); no failover.")
-    return 0
-
-
-def cmd_fault(args: argparse.Namespace, settings: Settings) -> int:
-    _require_cluster(settings)
-    spec = FAULTS_BY_NAME[args.fault]
-    fault_args = [str(getattr(args, f"fault_{arg.lower()}")) for arg in spec.args]
-    paths = settings.state_paths()
-    result = control.request(paths.control_socket, "fault", fault=spec.name, args=fault_args)
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
-        return 0
-    details = ", ".join(f"{k} {v}" for k, v in result.items() if k != "fault" and v is not None)
-    print(f"{spec.name}: done ({details}).")
-    return 0
-
-
-def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
-    _require_cluster(settings)
-    from cluster.workload import SCENARIOS, Workload
-    from core.credentials import Credentials
-
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    paths = settings.state_paths()
-    if not paths.secrets.exists():
-        raise BorealisError(f"no cluster in {paths.root}: run `borealis up` first")
-    password = Credentials.load(paths.secrets).app
-    scenario = SCENARIOS[args.scenario]
-
-    def dsn(port_name: str) -> str:
-        from psycopg.conninfo import make_conninfo
-
-        from core.credentials import APP_DATABASE, APP_USER
-
-        return make_conninfo(
-            host=settings.listen_host,
-            port=settings.ports.port(port_name),
-            user=APP_USER,
-            password=password,
-            dbname=APP_DATABASE,
-        )
-
-    load = Workload(
-        scenario,
-        dsn("cluster_endpoint"),
-        dsn("reader_endpoint"),
-        rate=scenario.rate if args.rate is None else args.rate,
-        clients=args.clients or scenario.clients,
-    )
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: load.stop.set())
-    if not args.quiet:
-        print(f"workload {scenario.name} ({scenario.waits}); Ctrl-C stops it", flush=True)
-    load.run(args.duration, None if args.quiet else lambda line: print(line, flush=True))
-    print(load.stats.summary(), flush=True)
-    for error, count in load.stats.errors.most_common(5):
-        print(f"  {count} x {error}")
-    return 0
-
-
-def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
-    _require_cluster(settings)
-    from core.trail import TrailStore
-
-    paths = settings.state_paths()
-    if not paths.trail_db.exists():
-        raise BorealisError(f"no trail in {paths.root}: run `borealis up` first")
-    records = TrailStore(paths.trail_db).recent(args.minutes)
-    if args.json:
-        print(json.dumps({"Records": records}, indent=2))
-        return 0
-    for record in records:
-        outcome = record.get("errorCode") or "ok"
-        params = record.get("requestParameters") or {}
-        shown = " ".join(f"{k}={v}" for k, v in params.items() if v not in (None, []))
-        print(
-            f"{record['eventTime']}  {record['eventName']:<18} "
-            f"{record['userIdentity']['userName']:<10} {outcome:<28} {shown}"
-        )
-    return 0
-
-
-def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
-    from core.events import EventStore
-
-    paths = settings.state_paths()
-    if not paths.events_db.exists():
-        raise BorealisError(f"no events in {paths.root}: run `borealis up` first")
-    since = datetime.now(UTC) - timedelta(minutes=args.minutes)
-    events = [e.to_api() for e in EventStore(paths.events_db).list(since=since)]
-    if args.json:
-        print(json.dumps({"Events": events}, indent=2))
-        return 0
-    for event in events:
-        print(
-            f"{event['Date']}  {event['EventId']:<20} {event['SourceIdentifier']:<28} "
-            f"{event['Message']}"
-        )
-    return 0
-
-
-def _serve(run: Callable[[Settings, threading.Event], None], settings: Settings) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    run(settings, stop)
-    return 0
-
-
-def cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
-    from collector import service
-
-    return _serve(service.run, settings)
-
-
-def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
-    from dashboards import server
-
-    return _serve(server.run, settings)
-
-
 COMMANDS: dict[str, Command] = {
-    "up": cmd_up,
-    "down": cmd_down,
-    "status": cmd_status,
-    "failover": cmd_failover,
-    "reboot": cmd_reboot,
-    "fault": cmd_fault,
-    "workload": cmd_workload,
-    "trail": cmd_trail,
-    "events": cmd_events,
-    "collector": cmd_collector,
-    "ui": cmd_ui,
+    "up": stack.cmd_up,
+    "down": stack.cmd_down,
+    "status": stack.cmd_status,
+    "failover": drills.cmd_failover,
+    "reboot": drills.cmd_reboot,
+    "fault": drills.cmd_fault,
+    "workload": drills.cmd_workload,
+    "trail": records.cmd_trail,
+    "events": records.cmd_events,
+    "collector": standalone.cmd_collector,
+    "ui": standalone.cmd_ui,
 }
 
 

@@ -1,0 +1,34 @@
+"""`collector` and `ui`: one service alone, in the foreground, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from core.settings import Settings
+
+
+def _serve(run: Callable[[Settings, threading.Event], None], settings: Settings) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run(settings, stop)
+    return 0
+
+
+def cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
+    from collector import service
+
+    return _serve(service.run, settings)
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from dashboards import server
+
+    return _serve(server.run, settings)
