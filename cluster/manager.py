@@ -50,6 +50,7 @@ from core.topology import (
     Topology,
     plan_topology,
 )
+from core.waiting import WaitTimeout, wait_until
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -682,16 +683,24 @@ class ClusterManager:
         if replayed > last_record:
             return
         self.controller.feed_from_segment(candidate, segment_id)
-        deadline = time.monotonic() + self.settings.manager.promote_timeout_s
-        while time.monotonic() < deadline:
+
+        def replayed_past_last_record() -> bool:
+            nonlocal replayed
             replayed = self.controller.replay_lsn(candidate) or 0
-            if replayed > last_record:
-                return
-            time.sleep(0.01)
-        raise FailoverFailed(
-            f"{candidate.id} did not replay the storage volume's WAL in time "
-            f"(at {replayed:X}, needs past {last_record:X})"
-        )
+            return replayed > last_record
+
+        try:
+            wait_until(
+                replayed_past_last_record,
+                timeout=self.settings.manager.promote_timeout_s,
+                interval=0.01,
+                what=f"{candidate.id} to replay the storage volume's WAL",
+            )
+        except WaitTimeout as exc:
+            raise FailoverFailed(
+                f"{candidate.id} did not replay the storage volume's WAL in time "
+                f"(at {replayed:X}, needs past {last_record:X})"
+            ) from exc
 
     def _switch_point(self, promoted: InstanceSpec) -> int | None:
         """Where the new timeline forked, from the new writer's newest history file."""

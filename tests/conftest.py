@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -19,6 +18,8 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+
+from core.waiting import WaitTimeout, wait_until
 
 T = TypeVar("T")
 
@@ -33,22 +34,18 @@ DRILL_PORTS = PORT_BASE + 3000
 
 
 def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.2, what: str = "") -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as exc:
-            last_error = exc
-        time.sleep(interval)
-    raise AssertionError(
-        f"timed out after {timeout:.0f} s waiting for {what or check}: "
-        f"last value {last!r}, last error {last_error!r}"
-    )
+    """Poll `check` until it returns something truthy (any exception counts as "not yet");
+    fail the test, naming `what`, the last value and the last error, after `timeout`."""
+    try:
+        return wait_until(
+            check,
+            timeout=timeout,
+            interval=interval,
+            what=what or repr(check),
+            retry_on=(Exception,),
+        )
+    except WaitTimeout as exc:
+        raise AssertionError(str(exc)) from exc
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from cluster import pgctl
 from cluster.pgconf import available_preload_libraries
+from core.waiting import WaitTimeout, wait_until
 from tests.conftest import INTEGRATION_PORTS
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -68,12 +68,16 @@ def start_server(
             "track_io_timing = on\n"
         )
     popen = tools.start_postmaster(data, {"port": str(port)}, root / "postgres.log")
-    deadline = time.monotonic() + 30
-    while pgctl.postmaster_status(data) != "ready":
-        if time.monotonic() > deadline or popen.poll() is not None:
-            log = (root / "postgres.log").read_text()[-2000:]
-            raise RuntimeError(f"PostgreSQL did not start: {log}")
-        time.sleep(0.05)
+
+    def ready() -> bool:
+        if popen.poll() is not None:
+            raise RuntimeError(f"PostgreSQL exited: {(root / 'postgres.log').read_text()[-2000:]}")
+        return pgctl.postmaster_status(data) == "ready"
+
+    try:
+        wait_until(ready, timeout=30, interval=0.05, what="PostgreSQL to accept connections")
+    except WaitTimeout as exc:
+        raise RuntimeError(f"{exc}: {(root / 'postgres.log').read_text()[-2000:]}") from exc
     return data, popen, preload
 
 
