@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from borealis import control
-from cluster.checker import Ack, ZeroLossChecker
 from cluster.workload import SCENARIOS, Workload
 from core.credentials import APP_DATABASE, APP_USER, Credentials
 from core.paths import StatePaths
 from core.waiting import wait_until
+from testsupport.checker import Ack, ZeroLossChecker
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"

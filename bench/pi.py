@@ -35,7 +35,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from cluster import pgctl
-from tests.integration.conftest import start_server
+from testsupport.postgres import start_server
 
 SUPER = "bench-super"
 MONITOR = "bench-monitor"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import INTEGRATION_PORTS, wait_for
-from tests.integration.pgpair import (
+from testsupport.pgpair import (
     CollectorProcess,
     OtlpReceiver,
     Pair,

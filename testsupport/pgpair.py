@@ -25,7 +25,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from cluster import pgctl
 from cluster.pgconf import available_preload_libraries
 from core.waiting import WaitTimeout, wait_until
-from tests.conftest import child_env, wait_for
+from testsupport.children import child_env
+from testsupport.waiting import wait_for
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUPER_PASSWORD = "pair-super-pw"
@@ -80,7 +81,7 @@ class Instance:
 
     def sql(self, query: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            cur = conn.execute(query)  # type: ignore[arg-type]
+            cur = conn.execute(query)
             return cur.fetchall() if cur.description else []
 
     def fail_login(self, user: str, times: int = 1) -> None:
