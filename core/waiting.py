@@ -3,11 +3,11 @@
     ready = wait_until(lambda: probe(), timeout=30, what="the writer to accept connections")
 
 `condition` is called until it returns something truthy, which `wait_until` returns. It is
-always called at least once, and once more at the deadline, so a zero timeout means "check
-once". Exceptions of the types in `retry_on` count as "not yet" and are kept as the last error;
-any other exception propagates at once (by default nothing is retried: a bug in a condition
-must not look like a slow system). Time is `time.monotonic()`, so a clock step cannot cut a
-wait short or stretch it.
+always called at least once, and once more at the deadline, so a zero (or negative: a deadline
+already past) timeout means "check once". Exceptions of the types in `retry_on` count as "not
+yet" and are kept as the last error; any other exception propagates at once (by default
+nothing is retried: a bug in a condition must not look like a slow system). Time is
+`time.monotonic()`, so a clock step cannot cut a wait short or stretch it.
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ def wait_until(
 
     Raises `WaitTimeout` after `timeout` seconds (chained to the last retried error) and
     `WaitStopped` as soon as `stop` is set; the pause between calls ends early on `stop`."""
-    if timeout < 0 or interval <= 0:
-        raise ValueError(f"waiting for {what}: timeout must be >= 0 and interval > 0")
-    deadline = time.monotonic() + timeout
+    if interval <= 0:
+        raise ValueError(f"waiting for {what}: the interval must be > 0, not {interval}")
+    deadline = time.monotonic() + max(0.0, timeout)
     last_value: object = None
     last_error: BaseException | None = None
     while True:
