@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import platform
 import shutil
@@ -35,6 +36,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from cluster import pgctl
+from core.waiting import wait_until
 from testsupport.postgres import start_server
 
 SUPER = "bench-super"
@@ -209,6 +211,14 @@ def samples_taken(port: int) -> float:
     return 0.0
 
 
+def sampling(child: subprocess.Popen[bytes], port: int, state: Path) -> bool:
+    """Whether the collector answers /metrics with samples taken (it fails if it exited)."""
+    if child.poll() is not None:
+        tail = (state / "collector.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the collector exited ({child.returncode}): {tail}")
+    return samples_taken(port) > 0
+
+
 def measure(
     name: str,
     interval: float,
@@ -225,6 +235,13 @@ def measure(
     collector_port = port_base + 91
     with collector(interval, wait_sampling, port_base, state, targets) as child:
         time.sleep(8)  # imports, connections, the first statistics read
+        wait_until(
+            functools.partial(sampling, child, collector_port, state),
+            timeout=60,
+            interval=0.5,
+            retry_on=(OSError,),
+            what=f"the {name} collector to answer with samples",
+        )
         backends = collector_backends(dsn)
         before = cpu_seconds(child.pid), sum(cpu_seconds(p) for p in backends)
         samples_before = samples_taken(collector_port)
