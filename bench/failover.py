@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -35,10 +36,11 @@ from typing import Any
 from psycopg.conninfo import make_conninfo
 
 from borealis import control
-from cluster.checker import ZeroLossChecker
 from cluster.workload import SCENARIOS, Workload
 from core.credentials import APP_DATABASE, APP_USER, Credentials
 from core.paths import StatePaths
+from core.waiting import wait_until
+from testsupport.checker import Ack, ZeroLossChecker
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -102,11 +104,7 @@ class Stack:
         )
 
     def wait_healthy(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.state}: not healthy after {timeout:.0f} s")
-            time.sleep(0.3)
+        wait_until(self.healthy, timeout=timeout, interval=0.3, what=f"{self.state} to be healthy")
 
     def writer(self) -> dict[str, Any]:
         return next(i for i in self.status()["instances"] if i["role"] == "writer")
@@ -305,6 +303,14 @@ class RtoResult:
     load: str = ""
 
 
+def first_ack_elsewhere(checker: ZeroLossChecker, after: float, old_writer: str) -> Ack | None:
+    """The first commit acknowledged after `after` by an instance other than `old_writer`."""
+    return next(
+        (a for a in checker.acks() if a.at > after and a.server and a.server != old_writer),
+        None,
+    )
+
+
 def measure_rto(stack: Stack, failovers: int, clients: int) -> RtoResult:
     result = RtoResult(readers=len(stack.status()["instances"]) - 1)
     checker = ZeroLossChecker(stack.dsn("writer"), clients=clients, pause_s=0.005)
@@ -317,19 +323,12 @@ def measure_rto(stack: Stack, failovers: int, clients: int) -> RtoResult:
                 old = stack.writer()
                 killed_at = time.monotonic()
                 os.kill(old["pid"], signal.SIGKILL)
-                first = None
-                while first is None:
-                    if time.monotonic() - killed_at > 120:
-                        raise RuntimeError("no commit acknowledged 120 s after the kill")
-                    first = next(
-                        (
-                            a
-                            for a in checker.acks()
-                            if a.at > killed_at and a.server and a.server != old["id"]
-                        ),
-                        None,
-                    )
-                    time.sleep(0.02)
+                first = wait_until(
+                    functools.partial(first_ack_elsewhere, checker, killed_at, old["id"]),
+                    timeout=120,
+                    interval=0.02,
+                    what="a commit acknowledged by another instance after the kill",
+                )
                 result.rto_s.append(round(first.at - killed_at, 3))
                 result.promoted.append(first.server)
                 print(

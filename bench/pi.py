@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -37,7 +38,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from psycopg.conninfo import make_conninfo
 
 from cluster import pgctl
-from tests.integration.conftest import start_server
+from core.waiting import wait_until
+from testsupport.postgres import start_server
 
 SUPER = "bench-super"
 MONITOR = "bench-monitor"
@@ -215,6 +217,14 @@ def samples_taken(port: int) -> float:
     return 0.0
 
 
+def sampling(child: subprocess.Popen[bytes], port: int, state: Path) -> bool:
+    """Whether the collector answers /metrics with samples taken (it fails if it exited)."""
+    if child.poll() is not None:
+        tail = (state / "collector.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the collector exited ({child.returncode}): {tail}")
+    return samples_taken(port) > 0
+
+
 def measure(
     name: str,
     interval: float,
@@ -231,6 +241,13 @@ def measure(
     collector_port = port_base + 91
     with collector(interval, wait_sampling, port_base, state, targets) as child:
         time.sleep(8)  # imports, connections, the first statistics read
+        wait_until(
+            functools.partial(sampling, child, collector_port, state),
+            timeout=60,
+            interval=0.5,
+            retry_on=(OSError,),
+            what=f"the {name} collector to answer with samples",
+        )
         backends = collector_backends(dsn)
         before = cpu_seconds(child.pid), sum(cpu_seconds(p) for p in backends)
         samples_before = samples_taken(collector_port)

@@ -17,7 +17,8 @@ from typing import Any
 from psycopg import sql
 
 from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
-from cluster.manager import ClusterManager, Hold
+from cluster.manager import ClusterManager
+from cluster.runtime import Hold
 from cluster.sqlconn import connect
 from core.errors import BorealisError
 from core.events import make_event

@@ -16,12 +16,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import BorealisError
+from core.waiting import WaitTimeout, wait_until
 
 
 class PgCommandError(BorealisError):
@@ -339,12 +339,14 @@ def signal_tree(pid: int, sig: signal.Signals) -> None:
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not is_alive(pid):
-            return True
-        time.sleep(0.02)
-    return not is_alive(pid)
+    """Whether the process exited within `timeout` seconds."""
+    try:
+        wait_until(
+            lambda: not is_alive(pid), timeout=timeout, interval=0.02, what=f"process {pid} to exit"
+        )
+    except WaitTimeout:
+        return False
+    return True
 
 
 def stop_process(

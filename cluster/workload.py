@@ -35,6 +35,7 @@ from typing import Any
 import psycopg
 
 from core.errors import BorealisError
+from core.waiting import WaitStopped, WaitTimeout, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -254,14 +255,28 @@ def prepare(scenario: Scenario, writer_dsn: str, reader_dsn: str, stop: threadin
         except psycopg.OperationalError as exc:
             log.warning("workload setup waits for the writer: %s", _first_line(exc))
             stop.wait(1.0)
-    deadline = time.monotonic() + 30
-    while scenario.reader_check and not stop.is_set() and time.monotonic() < deadline:
-        try:
-            with _connect(reader_dsn) as conn:
-                conn.execute(_sql(scenario.reader_check), {"a": 1}).fetchone()
-            return
-        except psycopg.Error:
-            stop.wait(0.1)
+    reader_check = scenario.reader_check
+    if not reader_check:
+        return
+
+    def reader_answers() -> bool:
+        with _connect(reader_dsn) as conn:
+            conn.execute(_sql(reader_check), {"a": 1}).fetchone()
+        return True
+
+    try:
+        wait_until(
+            reader_answers,
+            timeout=30,
+            interval=0.1,
+            what="the reader endpoint to answer the workload's query",
+            retry_on=(psycopg.Error,),
+            stop=stop,
+        )
+    except WaitTimeout as exc:
+        log.warning("workload starts anyway: %s", exc)
+    except WaitStopped:
+        return
 
 
 class Workload:

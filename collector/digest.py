@@ -1,13 +1,15 @@
 """SQL digests: statements with their literals replaced by `?`, as Performance Insights shows.
 
 The digest never carries a literal value, so it is safe for labels, logs and the PI API.
-Normalising with sqlparse costs about a millisecond, so results are cached by text.
+Normalising with sqlparse costs about a millisecond, so results are cached by text, and the
+sampler digests each statement once (`StatementBook`), keeping the texts by id (`DigestBook`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -77,3 +79,87 @@ def synthetic_id(normalized: str) -> str:
 def digest(sql: str, query_id: int | None = None) -> Digest:
     text = normalize(sql)
     return Digest(str(query_id) if query_id else synthetic_id(text), text)
+
+
+MAX_DIGEST_TEXTS = 20_000
+
+
+class DigestBook:
+    """Digest id -> normalised text (no literals), learnt from activity and pg_stat_statements."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._by_text: dict[str, str] = {}  # normalised text -> a query id's key with it
+        self._lock = threading.Lock()
+
+    def digest_id(self, query_id: int | None, query: str) -> str:
+        if query_id:
+            key = str(query_id)
+            if not self._texts.get(key) and (query or key not in self._texts):
+                self._remember(key, normalize(query), by_query_id=True)
+            return key
+        # No query id: the server computes none, or the session was caught before it
+        # reported one (while its statement was parsed). A statement already known by its
+        # query id keeps it, so one statement is not two digests.
+        text = normalize(query)
+        key = self._by_text.get(text) or synthetic_id(text)
+        if key not in self._texts:
+            self._remember(key, text)
+        return key
+
+    def learn(self, texts: dict[str, str]) -> None:
+        """Texts from pg_stat_statements (keyed by query id) are better (never cut): they win."""
+        for key, text in texts.items():
+            if text:
+                self._remember(key, text, by_query_id=True)
+
+    def _remember(self, key: str, text: str, by_query_id: bool = False) -> None:
+        with self._lock:
+            if len(self._texts) >= MAX_DIGEST_TEXTS:
+                self._texts.clear()
+                self._by_text.clear()
+            self._texts[key] = text
+            if by_query_id and text:
+                self._by_text.setdefault(text, key)
+
+    def text(self, key: str) -> str:
+        return self._texts.get(key, "")
+
+
+@dataclass(frozen=True)
+class Statement:
+    digest_id: str
+    sql_id: str
+    query: str  # kept only when collector.sql_literals is on
+    query_id: int | None = None
+
+
+class StatementBook:
+    """Statements already digested, by (pid, statement start): a statement's text comes only
+    with its first row of a batch, and sqlparse runs once per statement, not once a sample."""
+
+    MAX = 10_000
+
+    def __init__(self, digests: DigestBook, literals: bool) -> None:
+        self.digests = digests
+        self.literals = literals
+        self._known: dict[tuple[int, float], Statement] = {}
+
+    def statement(
+        self, pid: int, start: float, query_id: int | None, text: str | None
+    ) -> Statement:
+        key = (pid, start)
+        known = self._known.get(key)
+        fresh_id = bool(query_id) and known is not None and known.query_id != query_id
+        if known is not None and not fresh_id and (text is None or known.digest_id):
+            return known
+        if text is None and not query_id:  # its text went with a batch we did not keep
+            return Statement("", "", "")
+        if len(self._known) >= self.MAX:
+            self._known.clear()
+        query = text or ""
+        digest_id = self.digests.digest_id(query_id, query)
+        sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
+        known = Statement(digest_id, sql_id, query if self.literals else "", query_id)
+        self._known[key] = known
+        return known

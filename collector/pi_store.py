@@ -20,9 +20,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from collector.activity import Sample
 from collector.pi_catalog import STAT_FIELDS
 from collector.pi_stats import StatsSnapshot
-from collector.sampler import Sample
 from collector.targets import Target
 
 log = logging.getLogger(__name__)

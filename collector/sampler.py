@@ -18,279 +18,38 @@ samples of that second are held until then.
 
 Every `stats_interval_s` the same connection also reads pg_stat_statements deltas and the PI
 counters (collector/pi_stats.py).
+
+This module is the loop and the connection; rows become samples in collector/activity.py,
+statements digests in collector/digest.py, and samples DB load in collector/db_load.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from collector.activity import ActiveSession, Names, Sample, SampleBuilder, attribute
 from collector.db import OWN_APPLICATIONS, SourceError, connect, first_line
-from collector.digest import normalize, synthetic_id
-from collector.pi_catalog import CPU
+from collector.db_load import LoadAccumulator
+from collector.digest import DigestBook, StatementBook
 from collector.pi_stats import StatsReader, StatsSnapshot, composed
 from collector.queries import query_for
 from collector.targets import Target
-from collector.topk import CappedCounters
-from collector.waits import ProfileDelta, ProfileRead, split_waits
+from collector.waits import ProfileDelta, ProfileRead
 from collector.worker import Worker
 from core.settings import CollectorSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CPU", "ActiveSession", "LoadAccumulator", "Sample", "SessionSampler"]
-
 PROFILE_EVERY_S = 1.0  # read pg_wait_sampling's profile about this often
 # One round trip carries the samples of about this long (see active_sessions.sql).
 BATCH_S = 1.0
-MAX_DIGEST_TEXTS = 20_000
-MAX_SEEN_SESSIONS = 10_000
-
-
-@dataclass(frozen=True)
-class ActiveSession:
-    pid: int
-    user: str
-    database: str
-    application: str
-    host: str
-    session_type: str
-    wait_event_type: str
-    wait_event: str
-    query_id: int | None
-    query: str  # as pg_stat_activity shows it: may hold literals, never logged or exported
-    user_id: int = 0
-    digest_id: str = ""
-    sql_id: str = ""
-    query_start: float = 0.0  # server clock, epoch seconds
-    share: float = 1.0  # the part of this session's weight that went to this wait
-
-
-@dataclass(frozen=True)
-class Sample:
-    target: Target
-    wall_time: float  # time.time() when taken
-    weight: float  # seconds this sample stands for
-    sessions: tuple[ActiveSession, ...]
-    server_time: float = 0.0  # the server's clock when taken
-
-
-class DigestBook:
-    """Digest id -> normalised text (no literals), learnt from activity and pg_stat_statements."""
-
-    def __init__(self) -> None:
-        self._texts: dict[str, str] = {}
-        self._by_text: dict[str, str] = {}  # normalised text -> a query id's key with it
-        self._lock = threading.Lock()
-
-    def digest_id(self, query_id: int | None, query: str) -> str:
-        if query_id:
-            key = str(query_id)
-            if not self._texts.get(key) and (query or key not in self._texts):
-                self._remember(key, normalize(query), by_query_id=True)
-            return key
-        # No query id: the server computes none, or the session was caught before it
-        # reported one (while its statement was parsed). A statement already known by its
-        # query id keeps it, so one statement is not two digests.
-        text = normalize(query)
-        key = self._by_text.get(text) or synthetic_id(text)
-        if key not in self._texts:
-            self._remember(key, text)
-        return key
-
-    def learn(self, texts: dict[str, str]) -> None:
-        """Texts from pg_stat_statements (keyed by query id) are better (never cut): they win."""
-        for key, text in texts.items():
-            if text:
-                self._remember(key, text, by_query_id=True)
-
-    def _remember(self, key: str, text: str, by_query_id: bool = False) -> None:
-        with self._lock:
-            if len(self._texts) >= MAX_DIGEST_TEXTS:
-                self._texts.clear()
-                self._by_text.clear()
-            self._texts[key] = text
-            if by_query_id and text:
-                self._by_text.setdefault(text, key)
-
-    def text(self, key: str) -> str:
-        return self._texts.get(key, "")
-
-
-@dataclass(frozen=True)
-class Statement:
-    digest_id: str
-    sql_id: str
-    query: str  # kept only when collector.sql_literals is on
-    query_id: int | None = None
-
-
-class StatementBook:
-    """Statements already digested, by (pid, statement start): a statement's text comes only
-    with its first row of a batch, and sqlparse runs once per statement, not once a sample."""
-
-    MAX = 10_000
-
-    def __init__(self, digests: DigestBook, literals: bool) -> None:
-        self.digests = digests
-        self.literals = literals
-        self._known: dict[tuple[int, float], Statement] = {}
-
-    def statement(
-        self, pid: int, start: float, query_id: int | None, text: str | None
-    ) -> Statement:
-        key = (pid, start)
-        known = self._known.get(key)
-        fresh_id = bool(query_id) and known is not None and known.query_id != query_id
-        if known is not None and not fresh_id and (text is None or known.digest_id):
-            return known
-        if text is None and not query_id:  # its text went with a batch we did not keep
-            return Statement("", "", "")
-        if len(self._known) >= self.MAX:
-            self._known.clear()
-        query = text or ""
-        digest_id = self.digests.digest_id(query_id, query)
-        sql_id = f"sql-{zlib.crc32(query.encode()):08x}" if self.literals else digest_id
-        known = Statement(digest_id, sql_id, query if self.literals else "", query_id)
-        self._known[key] = known
-        return known
-
-
-def sessions_of(
-    rows: Sequence[tuple[Any, ...]],
-    book: StatementBook,
-    names: Names,
-    seen: dict[tuple[Any, ...], ActiveSession] | None = None,
-) -> tuple[ActiveSession, ...]:
-    """The active sessions of one tick's rows (columns as in active_sessions.sql). `seen`
-    keeps the sessions of earlier ticks: a session in the same state is the same object."""
-    seen = {} if seen is None else seen
-    sessions = []
-    for row in rows:
-        key = row[2:13]  # everything but the tick, its time and the statement text
-        known = seen.get(key)
-        if known is not None:
-            sessions.append(known)
-            continue
-        (_n, _at, pid, _bs, wait_type, wait_event, query_id, query_start, application,
-         user_id, database_id, host, kind, text) = row  # fmt: skip
-        statement = book.statement(pid, query_start, query_id, text)
-        if len(seen) >= MAX_SEEN_SESSIONS:
-            seen.clear()
-        seen[key] = session = ActiveSession(
-            pid=pid,
-            user=names.roles.get(user_id, ""),
-            database=names.databases.get(database_id, ""),
-            application=application,
-            host=host,
-            session_type=kind,
-            wait_event_type=wait_type or CPU,
-            wait_event=wait_event or CPU,
-            query_id=query_id,
-            query=statement.query,
-            user_id=user_id,
-            digest_id=statement.digest_id,
-            sql_id=statement.sql_id,
-            query_start=query_start or 0.0,
-        )
-        sessions.append(session)
-    return tuple(sessions)
-
-
-def attribute(
-    sample: Sample,
-    delta: ProfileDelta,
-    cache: dict[tuple[int, float, str, str], tuple[ActiveSession, ...]] | None = None,
-) -> Sample:
-    """The sample with each session split across the waits the profile saw (see waits.py).
-
-    `cache` carries the splits across the samples of one profile window (they are the same)."""
-    cache = {} if cache is None else cache
-    sessions: list[ActiveSession] = []
-    for session in sample.sessions:
-        key = (session.pid, session.query_start, session.wait_event_type, session.wait_event)
-        split = cache.get(key)
-        if split is None or split[0] != session:
-            shares = split_waits(delta, session.pid, session.query_start)
-            split = (session,) + (
-                tuple(
-                    replace(session, wait_event_type=t, wait_event=e, share=session.share * f)
-                    for t, e, f in shares
-                )
-                if shares is not None
-                else (session,)
-            )
-            cache[key] = split
-        sessions.extend(split[1:])
-    return replace(sample, sessions=tuple(sessions))
-
-
-class LoadAccumulator:
-    """Active-session-seconds since the collector started: per wait event, and per digest,
-    user, database, application, host and session type with a cap on distinct values."""
-
-    def __init__(self, max_digests: int = 50, max_values: int = 20) -> None:
-        self._lock = threading.Lock()
-        self.by_wait: dict[tuple[str, str], float] = {}
-        self.samples = 0
-        self.sampled_seconds = 0.0
-        self.by_sql = CappedCounters(max_digests)
-        self.by_dimension = {
-            "user": CappedCounters(max_values),
-            "database": CappedCounters(max_values),
-            "application": CappedCounters(max_values),
-            "host": CappedCounters(max_values),
-            "session_type": CappedCounters(max_values),
-        }
-
-    def add(self, sample: Sample) -> None:
-        self.add_all((sample,))
-
-    def add_all(self, samples: Sequence[Sample]) -> None:
-        """Samples of one round trip: summed first, so the capped counters (and their
-        decay) are updated once per round trip rather than once per sample."""
-        now = time.monotonic()
-        # A session in the same state from tick to tick is the same object (sessions_of):
-        # sum its weight first, then spread it over the dimensions once.
-        weights: dict[int, tuple[ActiveSession, float]] = {}
-        for sample in samples:
-            for session in sample.sessions:
-                known = weights.get(id(session))
-                value = sample.weight * session.share
-                weights[id(session)] = (session, value + (known[1] if known else 0.0))
-        by_wait: dict[tuple[str, str], float] = {}
-        by_sql: dict[str, float] = {}
-        by_dimension: dict[str, dict[str, float]] = {name: {} for name in self.by_dimension}
-        for session, value in weights.values():
-            key = (session.wait_event_type, session.wait_event)
-            by_wait[key] = by_wait.get(key, 0.0) + value
-            by_sql[session.digest_id] = by_sql.get(session.digest_id, 0.0) + value
-            for name, sums in by_dimension.items():
-                dimension = getattr(session, name)
-                sums[dimension] = sums.get(dimension, 0.0) + value
-        with self._lock:
-            self.samples += len(samples)
-            self.sampled_seconds += sum(sample.weight for sample in samples)
-            for key, value in by_wait.items():
-                self.by_wait[key] = self.by_wait.get(key, 0.0) + value
-        if not by_sql:
-            return
-        self.by_sql.add_many(by_sql, now)
-        for name, counters in self.by_dimension.items():
-            counters.add_many(by_dimension[name], now)
-
-    def snapshot(self) -> tuple[dict[tuple[str, str], float], int, float]:
-        with self._lock:
-            return dict(self.by_wait), self.samples, self.sampled_seconds
 
 
 def hot_query(version: int, samples: int = 1, period_s: float = 1.0) -> sql.Composed:
@@ -302,39 +61,6 @@ def hot_query(version: int, samples: int = 1, period_s: float = 1.0) -> sql.Comp
         samples=sql.Literal(int(samples)),
         period=sql.Literal(float(period_s)),
     )
-
-
-class Names:
-    """Role and database names by oid, asked for when an unknown oid shows up and forgotten
-    every `stats_interval_s` (so a rename shows up by then)."""
-
-    QUERY = (
-        "select 'role', oid::int8, rolname::text from pg_roles where oid = any(%(roles)s) "
-        "union all "
-        "select 'database', oid::int8, datname::text from pg_database where oid = any(%(dbs)s)"
-    )
-
-    def __init__(self) -> None:
-        self.roles: dict[int, str] = {0: ""}
-        self.databases: dict[int, str] = {0: ""}
-
-    def learn(self, conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
-        roles = {row[9] for row in rows if row[9] not in self.roles}
-        dbs = {row[10] for row in rows if row[10] not in self.databases}
-        if not roles and not dbs:
-            return
-        with conn.cursor() as cur:
-            cur.execute(self.QUERY, {"roles": sorted(roles), "dbs": sorted(dbs)}, prepare=True)
-            for kind, oid, name in cur.fetchall():
-                (self.roles if kind == "role" else self.databases)[oid] = name
-        for oid in roles - self.roles.keys():  # dropped meanwhile: do not ask again
-            self.roles[oid] = ""
-        for oid in dbs - self.databases.keys():
-            self.databases[oid] = ""
-
-    def forget(self) -> None:
-        self.roles = {0: ""}
-        self.databases = {0: ""}
 
 
 class SessionSampler(Worker):
@@ -371,9 +97,10 @@ class SessionSampler(Worker):
         self.statements = StatementBook(self.digests, settings.sql_literals)
         self.per_round_trip = max(1, round(BATCH_S / settings.sample_interval_s))
         self._hot_text = ""
-        self._last_at: float | None = None  # server clock of the last sample taken
-        self._seen: dict[tuple[Any, ...], ActiveSession] = {}
         self.names = Names()
+        self.builder = SampleBuilder(
+            target, settings.sample_interval_s, self.statements, self.names
+        )
 
     def _run(self) -> None:
         # Round trips start on our clock's grid; the server spaces the samples within one.
@@ -401,7 +128,6 @@ class SessionSampler(Worker):
         `sample_interval_s` (the server sleeps in between); None when the instance could not
         be sampled."""
         started = time.perf_counter()
-        interval = self.settings.sample_interval_s
         try:
             conn = self._connection()
             with conn.cursor() as cur:
@@ -415,33 +141,7 @@ class SessionSampler(Worker):
             return None
         finally:
             self.last_duration = time.perf_counter() - started
-        received = time.time()
-        ticks: dict[int, list[tuple[Any, ...]]] = {}
-        at: dict[int, float] = {}
-        # A session caught while its statement was parsed has no query id yet; the same
-        # statement in the round trip's other samples (same pid and start) has it.
-        query_ids = {(row[2], row[7]): row[6] for row in rows if row[6] is not None}
-        for row in rows:
-            at[row[0]] = row[1]
-            if row[2] is None:
-                continue
-            if row[6] is None and (row[2], row[7]) in query_ids:
-                row = (*row[:6], query_ids[(row[2], row[7])], *row[7:])  # noqa: PLW2901
-            ticks.setdefault(row[0], []).append(row)
-        if not at:
-            return []
-        last_at = at[max(at)]
-        samples = []
-        for n in sorted(at):
-            sampled_at = at[n]
-            elapsed = interval if self._last_at is None else sampled_at - self._last_at
-            self._last_at = sampled_at
-            # A stall (a hung instance, a paused process) must not count as load.
-            weight = max(0.0, min(elapsed, 2 * interval))
-            sessions = sessions_of(ticks.get(n, ()), self.statements, self.names, self._seen)
-            wall_time = received - (last_at - sampled_at)  # our clock: servers may drift
-            samples.append(Sample(self.target, wall_time, weight, sessions, sampled_at))
-        return samples
+        return self.builder.samples(rows, received=time.time())
 
     def _handle(self, samples: list[Sample]) -> None:
         if self.wait_sampling_schema is None:
@@ -502,7 +202,7 @@ class SessionSampler(Worker):
         if self._conn is None:
             return
         self.names.forget()  # a renamed role or database shows under its new name from now
-        self._seen.clear()
+        self.builder.forget_sessions()
         try:
             snapshot = self.stats.read(self._conn, self._version, self.statements_schema)
         except psycopg.Error as exc:
@@ -531,7 +231,7 @@ class SessionSampler(Worker):
             self._version, self.per_round_trip, self.settings.sample_interval_s
         ).as_string(conn)
         self.names.forget()
-        self._last_at = None
+        self.builder.restart()
         with conn.cursor() as cur:
             cur.execute(query_for("pi_extensions", self._version) or "")
             schemas = {name: schema for name, schema in cur.fetchall()}

@@ -9,19 +9,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-T = TypeVar("T")
+from testsupport.children import child_env
+from testsupport.waiting import wait_for
 
 # Every port a test uses derives from one base, so two checkouts can run their suites at once
 # (BOREALIS_TEST_PORT_BASE=30000 make test). Blocks of 1000: integration, stack, lifecycle,
@@ -32,24 +32,7 @@ STACK_PORTS = PORT_BASE + 1000
 LIFECYCLE_PORTS = PORT_BASE + 2000
 DRILL_PORTS = PORT_BASE + 3000
 
-
-def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.2, what: str = "") -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as exc:
-            last_error = exc
-        time.sleep(interval)
-    raise AssertionError(
-        f"timed out after {timeout:.0f} s waiting for {what or check}: "
-        f"last value {last!r}, last error {last_error!r}"
-    )
+__all__ = ["child_env", "wait_for"]  # the tests import them from here
 
 
 @pytest.fixture(scope="session")
@@ -67,13 +50,6 @@ def shared_tmp(request: pytest.FixtureRequest) -> Iterator[Path]:
 
 
 # --- the real stack -----------------------------------------------------------------------
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a `borealis` child: BOREALIS_TEST_* are the tests' own variables,
-    not settings (the settings loader refuses unknown BOREALIS_* names)."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("BOREALIS_TEST_")}
-    return {**inherited, **(extra or {})}
 
 
 def borealis(

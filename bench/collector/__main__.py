@@ -28,6 +28,7 @@ from bench.collector import measure
 from bench.collector import stack as stacks
 from bench.collector.report import render, write_section
 from core.credentials import APP_DATABASE, APP_USER
+from core.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     stack.up(args.readers)
     load: stacks.LightLoad | None = None
     try:
-        stacks.wait_until(stack.all_available, 300, "every instance available")
+        wait_until(
+            stack.all_available, timeout=300, what="every instance available", retry_on=(Exception,)
+        )
         status = stack.status()
         writer = next(i for i in status["instances"] if i["role"] == "writer")
         targets = stacks.local_targets(stack)
@@ -128,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         readers = [i for i in status["instances"] if i["role"] == "reader"]
         for target in readers[: args.failovers]:
             print(f"new writer: {target['id']} ...", flush=True)
-            stacks.wait_until(stack.all_available, 300, "every instance available")
+            wait_until(
+                stack.all_available,
+                timeout=300,
+                what="every instance available",
+                retry_on=(Exception,),
+            )
             results["new_writer"].append(measure.new_writer(stack, target["id"], target["port"]))
     finally:
         if load is not None:

@@ -24,10 +24,10 @@ from bench.collector.stack import (
     Stack,
     backends_of,
     http_get,
-    wait_until,
 )
 from collector.targets import Target
 from core.credentials import APP_DATABASE, APP_USER
+from core.waiting import wait_until
 
 # Series families that belong to Performance Insights (another part of the collector).
 PI_FAMILIES = ("borealis_db_load", "borealis_sampler", "borealis_pi_", "borealis_digest")
@@ -184,12 +184,23 @@ def lag_jumps(stack: Stack, writer_port: int, reader: str, reader_port: int, n: 
                     "insert into bench_lag select repeat('x', 1000) from generate_series(1, 2000)"
                 )
             committed = time.monotonic()
-            wait_until(lambda: stack.prometheus(query), 30, "the lag in Prometheus", 0.05)
+            wait_until(
+                lambda: stack.prometheus(query),
+                timeout=30,
+                interval=0.05,
+                what="the lag in Prometheus",
+                retry_on=(Exception,),
+            )
             seen_after.append(time.monotonic() - committed)
         finally:
             with psycopg.connect(stack.dsn(reader_port), autocommit=True) as conn:
                 conn.execute("select pg_wal_replay_resume()")
-        wait_until(lambda: not stack.prometheus(query), 30, "the lag to clear", 0.2)
+        wait_until(
+            lambda: not stack.prometheus(query),
+            timeout=30,
+            what="the lag to clear",
+            retry_on=(Exception,),
+        )
         time.sleep(2)
     return seen_after
 
@@ -234,7 +245,13 @@ def new_writer(stack: Stack, target: str, port: int) -> dict[str, float]:
     failover = threading.Thread(target=lambda: stack.cli("failover", "--target", target))
     failover.start()
     query = f'borealis_instance_is_writer{{db_instance="{target}"}} == 1'
-    wait_until(lambda: stack.prometheus(query), 120, "the new writer in Prometheus", 0.05)
+    wait_until(
+        lambda: stack.prometheus(query),
+        timeout=120,
+        interval=0.05,
+        what="the new writer in Prometheus",
+        retry_on=(Exception,),
+    )
     seen = time.monotonic()
     stop.set()
     failover.join(timeout=120)

@@ -26,6 +26,7 @@ from collector.targets import Target, targets_from_state
 from core.credentials import SUPERUSER, Credentials
 from core.paths import StatePaths
 from core.settings import Ports
+from core.waiting import wait_until
 
 EXPORTER = "/usr/bin/prometheus-postgres-exporter"
 
@@ -41,17 +42,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     """This environment without BOREALIS_* (so a developer's settings do not leak in)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOREALIS_")}
     return {**env, **extra}
-
-
-def wait_until(check: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            value = check()
-            if value:
-                return value
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 # --- the stack ------------------------------------------------------------------------------
@@ -195,7 +185,12 @@ class CollectorProcess:
             _, body = http_get(f"{self.url}/healthz", timeout=2)
             return bool(json.loads(body)["up"] == len(self.targets))
 
-        wait_until(ready, 60, f"the collector on {self.port} to see every instance")
+        wait_until(
+            ready,
+            timeout=60,
+            what=f"the collector on {self.port} to see every instance",
+            retry_on=(Exception,),
+        )
 
     def backends(self) -> list[int]:
         """The server processes serving this collector's connections, on every instance."""
@@ -290,8 +285,9 @@ def postgres_exporter(stack: Stack, target: Target, port: int, work: Path) -> It
         try:
             wait_until(
                 lambda: http_get(f"http://127.0.0.1:{port}/metrics", timeout=5)[1],
-                30,
-                "postgres_exporter",
+                timeout=30,
+                what="postgres_exporter",
+                retry_on=(Exception,),
             )
             yield popen.pid
         finally:

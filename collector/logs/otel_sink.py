@@ -10,8 +10,8 @@ only counted. SQL is reduced as everywhere else (see redact).
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from collections.abc import Mapping
 
 from opentelemetry._logs import SeverityNumber
@@ -24,6 +24,9 @@ from opentelemetry.util.types import AnyValue
 from collector.logs import redact
 from collector.logs.classify import Classified, LineKind
 from collector.targets import Target
+from core.waiting import WaitTimeout, wait_until
+
+log = logging.getLogger(__name__)
 
 SCOPE = "borealis.collector.logs"
 _SEVERITY = {
@@ -152,6 +155,12 @@ class OtelLogSink:
         ]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + timeout_s
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        try:
+            wait_until(
+                lambda: not any(thread.is_alive() for thread in threads),
+                timeout=timeout_s,
+                interval=0.01,
+                what="the OTLP exporters to flush",
+            )
+        except WaitTimeout as exc:
+            log.warning("OTLP shutdown gives up: %s", exc)

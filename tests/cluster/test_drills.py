@@ -13,7 +13,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from cluster.checker import ZeroLossChecker
 from tests.cluster.helpers import (
     a_reader,
     endpoint_dsn,
@@ -25,6 +24,7 @@ from tests.cluster.helpers import (
     now,
 )
 from tests.conftest import DRILL_PORTS, Stack, start_stack, wait_for
+from testsupport.checker import ZeroLossChecker
 
 pytestmark = pytest.mark.cluster
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +14,9 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from cluster import pgctl
-from cluster.pgconf import available_preload_libraries
 from tests.conftest import INTEGRATION_PORTS
+from testsupport.postgres import PG_BIN, start_server
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PORT = INTEGRATION_PORTS + 440
 SUPER_PASSWORD = "integration-super"
 MONITOR_PASSWORD = "integration-monitor"
@@ -44,40 +42,6 @@ class Postgres:
 
     def signal_all(self, sig: signal.Signals) -> None:
         pgctl.signal_tree(self.popen.pid, sig)
-
-
-def start_server(
-    root: Path, port: int, super_password: str, max_connections: int = 60
-) -> tuple[Path, subprocess.Popen[bytes], list[str]]:
-    """A fresh PostgreSQL 15 under `root` (reachable by the postgres OS user), with every
-    preload extension there is: (data dir, postmaster, preloaded libraries)."""
-    user = pgctl.OsUser.lookup("postgres")
-    tools = pgctl.PgTools(PG_BIN, user)
-    root.mkdir()
-    user.chown(root)
-    data = root / "data"
-    data.mkdir(mode=0o700)
-    user.chown(data)
-    pwfile = root / "pw"
-    pwfile.write_text(super_password + "\n")
-    user.chown(pwfile)
-    tools.initdb(data, pwfile)
-    preload = available_preload_libraries(PG_BIN)
-    with open(data / "postgresql.conf", "a") as conf:
-        conf.write(
-            f"listen_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
-            f"shared_preload_libraries = '{','.join(preload)}'\ncompute_query_id = on\n"
-            f"shared_buffers = 32MB\nmax_connections = {max_connections}\n"
-            "track_io_timing = on\n"
-        )
-    popen = tools.start_postmaster(data, {"port": str(port)}, root / "postgres.log")
-    deadline = time.monotonic() + 30
-    while pgctl.postmaster_status(data) != "ready":
-        if time.monotonic() > deadline or popen.poll() is not None:
-            log = (root / "postgres.log").read_text()[-2000:]
-            raise RuntimeError(f"PostgreSQL did not start: {log}")
-        time.sleep(0.05)
-    return data, popen, preload
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import INTEGRATION_PORTS, wait_for
-from tests.integration.pgpair import CollectorProcess, Pair, start_pair, targets_yaml
+from testsupport.pgpair import CollectorProcess, Pair, start_pair, targets_yaml
 
 pytestmark = pytest.mark.integration
 

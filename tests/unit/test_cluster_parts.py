@@ -5,7 +5,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import cast
 
-from cluster.checker import Ack, ClientLog, judge
 from cluster.decide import Action, decide
 from cluster.endpoints import Backend, Endpoint, Routes, routes_from_view
 from cluster.fault_catalog import FAULTS
@@ -16,6 +15,7 @@ from core.settings import WORKLOAD_SCENARIOS
 from core.topology import Role
 from core.trail import Caller, TrailRecord
 from tests.unit.test_decide import inst, view
+from testsupport.checker import Ack, ClientLog, judge
 
 PORTS = {"w": 1, "r1": 2, "r2": 3}
 

@@ -14,12 +14,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from collector.activity import ActiveSession, Sample
 from collector.pi_api import PiHttp
 from collector.pi_catalog import STAT_FIELDS
 from collector.pi_query import PiQueries
 from collector.pi_stats import StatementDelta, StatsSnapshot
 from collector.pi_store import PiStore
-from collector.sampler import ActiveSession, Sample
 from collector.targets import Target
 from tests.conftest import PORT_BASE
 

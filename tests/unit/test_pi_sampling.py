@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from collector.sampler import (
-    ActiveSession,
-    DigestBook,
-    LoadAccumulator,
-    Sample,
-    StatementBook,
-    attribute,
-    hot_query,
-)
+from collector.activity import ActiveSession, Sample, attribute
+from collector.db_load import LoadAccumulator
+from collector.digest import DigestBook, StatementBook
+from collector.sampler import hot_query
 from collector.targets import Target
 from collector.topk import CappedCounters
 from collector.waits import ProfileDelta, ProfileRead, split_waits

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.activity import ActiveSession, Sample
 from collector.pi_store import PiStore
-from collector.sampler import ActiveSession, Sample
 from collector.targets import Target
 from core.errors import ConfigError
 from core.settings import load_settings

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from cluster import pgctl
 from cluster.pgconf import available_preload_libraries
 from core.httpapi import ApiError, HttpServer, JsonErrors, api_app
-from tests.conftest import child_env, wait_for
+from core.waiting import WaitTimeout, wait_until
+from testsupport.children import child_env
+from testsupport.waiting import wait_for
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUPER_PASSWORD = "pair-super-pw"
@@ -81,7 +82,7 @@ class Instance:
 
     def sql(self, query: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            cur = conn.execute(query)  # type: ignore[arg-type]
+            cur = conn.execute(query)
             return cur.fetchall() if cur.description else []
 
     def fail_login(self, user: str, times: int = 1) -> None:
@@ -108,12 +109,18 @@ class Pair:
     def start(self, inst: Instance, timeout: float = 30) -> None:
         options = {"port": str(inst.port), "log_directory": str(inst.log_dir)}
         inst.popen = self.tools.start_postmaster(inst.data, options, inst.root / f"{inst.name}.out")
-        deadline = time.monotonic() + timeout
-        while pgctl.postmaster_status(inst.data) not in ("ready", "standby"):
-            if time.monotonic() > deadline or inst.popen.poll() is not None:
-                out = (inst.root / f"{inst.name}.out").read_text()[-2000:]
-                raise AssertionError(f"{inst.name} did not start: {out}")
-            time.sleep(0.05)
+        popen = inst.popen
+        out = inst.root / f"{inst.name}.out"
+
+        def ready() -> bool:
+            if popen.poll() is not None:
+                raise AssertionError(f"{inst.name} exited: {out.read_text()[-2000:]}")
+            return pgctl.postmaster_status(inst.data) in ("ready", "standby")
+
+        try:
+            wait_until(ready, timeout=timeout, interval=0.05, what=f"{inst.name} to start")
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}: {out.read_text()[-2000:]}") from exc
 
     def stop(self, inst: Instance) -> None:
         if inst.popen is not None:

@@ -27,6 +27,8 @@ from typing import Any
 
 import psycopg
 
+from core.waiting import wait_until
+
 TABLE = "zero_loss_check"
 APPLICATION_NAME = "borealis-zero-loss-check"
 
@@ -116,16 +118,17 @@ class ZeroLossChecker:
         )
 
     def prepare(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with self._connect() as conn:
-                    conn.execute(_SETUP)
-                return
-            except psycopg.Error:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        def create_table() -> bool:
+            with self._connect() as conn:
+                conn.execute(_SETUP)
+            return True
+
+        wait_until(
+            create_table,
+            timeout=timeout,
+            what="the checker's table to be created",
+            retry_on=(psycopg.Error,),
+        )
 
     def start(self) -> None:
         self.prepare()
@@ -144,7 +147,9 @@ class ZeroLossChecker:
 
     def acks(self) -> list[Ack]:
         """Every acknowledgement of the run, in arrival order."""
-        return sorted((a for log in self.logs for a in log.acknowledged.values()), key=_at)
+        # list(): the client threads add to the dicts while this runs (one C call, under the GIL)
+        acks = [a for log in self.logs for a in list(log.acknowledged.values())]
+        return sorted(acks, key=_at)
 
     def _client(self, n: int) -> None:
         log = self.logs[n]
@@ -186,17 +191,21 @@ class ZeroLossChecker:
 
     def verify(self, dsn: str | None = None, timeout: float = 60.0) -> Verdict:
         """Read the run back from the writer (through `dsn`, default the checker's)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(dsn or self.dsn, autocommit=True, connect_timeout=3) as conn:
-                    rows = conn.execute(_READ, (self.run_id,)).fetchall()
-                found: dict[str, int] = {str(r[0]): int(r[1]) for r in rows}
-                break
-            except psycopg.Error:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        found: dict[str, int] = {}
+
+        def read_back() -> bool:
+            with psycopg.connect(dsn or self.dsn, autocommit=True, connect_timeout=3) as conn:
+                rows = conn.execute(_READ, (self.run_id,)).fetchall()
+            found.update((str(r[0]), int(r[1])) for r in rows)
+            return True
+
+        wait_until(
+            read_back,
+            timeout=timeout,
+            interval=0.5,
+            what="the run to be read back from the writer",
+            retry_on=(psycopg.Error,),
+        )
         return judge(self.logs, found)
 
 
