@@ -21,6 +21,9 @@ from typing import Any
 
 import psycopg
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from cluster import pgctl
@@ -284,13 +287,26 @@ class CollectorProcess:
 # --- a local OTLP/HTTP receiver -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OtlpPoint:
+    resource: dict[str, Any]
+    name: str
+    unit: str
+    kind: str  # gauge, sum, histogram, ...
+    monotonic: bool
+    attributes: dict[str, Any]
+    value: float
+
+
 @dataclass
 class OtlpReceiver:
-    """Decodes every ExportLogsServiceRequest POSTed to /v1/logs, keeps the raw bodies too."""
+    """Decodes every ExportLogsServiceRequest POSTed to /v1/logs (raw bodies kept too) and
+    every ExportMetricsServiceRequest POSTed to /v1/metrics."""
 
     port: int
     requests: list[ExportLogsServiceRequest] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
+    metric_requests: list[ExportMetricsServiceRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> OtlpReceiver:
@@ -302,14 +318,19 @@ class OtlpReceiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path != "/v1/logs":
+                if self.path == "/v1/metrics":
+                    metrics = ExportMetricsServiceRequest()
+                    metrics.ParseFromString(body)
+                    outer.metric_requests.append(metrics)
+                elif self.path == "/v1/logs":
+                    request = ExportLogsServiceRequest()
+                    request.ParseFromString(body)
+                    outer.bodies.append(body)
+                    outer.requests.append(request)
+                else:
                     self.send_response(404)
                     self.end_headers()
                     return
-                request = ExportLogsServiceRequest()
-                request.ParseFromString(body)
-                outer.bodies.append(body)
-                outer.requests.append(request)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
@@ -327,6 +348,42 @@ class OtlpReceiver:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/logs"
+
+    @property
+    def metrics_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/metrics"
+
+    def data_points(self) -> Iterator[OtlpPoint]:
+        """Every metric data point received, oldest first."""
+        for request in list(self.metric_requests):
+            for resource_metrics in request.resource_metrics:
+                resource = {a.key: _value(a.value) for a in resource_metrics.resource.attributes}
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for metric in scope_metrics.metrics:
+                        kind = metric.WhichOneof("data")
+                        data = getattr(metric, kind)
+                        monotonic = bool(kind == "sum" and data.is_monotonic)
+                        for point in data.data_points:
+                            value_kind = point.WhichOneof("value")
+                            yield OtlpPoint(
+                                resource=resource,
+                                name=metric.name,
+                                unit=metric.unit,
+                                kind=kind,
+                                monotonic=monotonic,
+                                attributes={a.key: _value(a.value) for a in point.attributes},
+                                value=float(getattr(point, value_kind)),
+                            )
+
+    def latest(self, name: str, **attributes: str) -> OtlpPoint | None:
+        """The last point received for `name` whose attributes include `attributes`."""
+        found = None
+        for point in self.data_points():
+            if point.name == name and all(
+                point.attributes.get(k) == v for k, v in attributes.items()
+            ):
+                found = point
+        return found
 
     def records(self) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
         """(resource attributes, record attributes, body) of every record received."""
