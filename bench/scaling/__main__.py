@@ -40,12 +40,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, default=default_state)
     parser.add_argument("--port-base", type=int, default=24000)
     parser.add_argument("--sizes", type=int, nargs="*", default=[16, 64, 256])
-    parser.add_argument("--scrape-interval", type=float, default=1.0, help="seconds")
+    parser.add_argument(
+        "--scrape-interval", type=float, default=1.0, help="poll and scrape interval, seconds"
+    )
+    parser.add_argument(
+        "--slow-interval",
+        type=float,
+        default=5.0,
+        help="then the largest size with this poll and scrape interval (0: skip)",
+    )
     parser.add_argument("--settle", type=float, default=20.0, help="seconds before measuring")
     parser.add_argument("--window", type=float, default=30.0, help="CPU window, seconds")
     parser.add_argument(
         "--million-points", type=int, nargs="+", default=[250_000, 500_000, 1_000_000]
     )
+    parser.add_argument("--per-target", type=int, default=250_000, help="synthetic series")
     parser.add_argument("--write", action="store_true", help="update docs/scaling.md")
     return parser.parse_args(argv)
 
@@ -75,14 +84,20 @@ def series_on(url: str) -> tuple[int, int]:
     return samples, up
 
 
-def one_size(args: argparse.Namespace, servers: list[parts.PgServer], size: int) -> dict[str, Any]:
-    base = args.port_base + 10 + size  # distinct ports per size
-    root = args.state_dir / f"size-{size}"
+def one_size(
+    args: argparse.Namespace, servers: list[parts.PgServer], size: int, interval_s: float
+) -> dict[str, Any]:
+    """`size` targets polled and scraped every `interval_s`."""
+    base = args.port_base + 10 + size + (3 if interval_s != args.scrape_interval else 0)
+    root = args.state_dir / f"size-{size}-{interval_s:g}s"
     collector = parts.collector(
         root / "collector", parts.targets_yaml(servers, size, 4), base, base + 1
-    ).start()
+    )
+    collector.env["BOREALIS_COLLECTOR__POLL_INTERVAL_S"] = str(interval_s)
+    collector.env["BOREALIS_COLLECTOR__DOWN_AFTER_S"] = str(2 * interval_s)
+    collector.start()
     url = f"http://127.0.0.1:{base}/metrics"
-    interval = f"{round(args.scrape_interval * 1000)}ms"
+    interval = f"{round(interval_s * 1000)}ms"
     config = {
         "global": {"scrape_interval": interval, "scrape_timeout": interval},
         "scrape_configs": [
@@ -119,14 +134,16 @@ def one_size(args: argparse.Namespace, servers: list[parts.PgServer], size: int)
         percent = {k: 100 * (cpu[k] - before[k]) / elapsed for k in cpu}
         samples, up = series_on(url)
         q = "scrape_duration_seconds{job='borealis'}"
+        window = f"[{max(20, round(4 * interval_s))}s]"
         result = {
+            "interval_s": interval_s,
             "instances": size,
             "up": up,
             "series": samples,
             "scrape": scrape_times(url),
-            "prometheus_scrape_s": parts.scalar(prom_port, f"avg_over_time({q}[20s])"),
+            "prometheus_scrape_s": parts.scalar(prom_port, f"avg_over_time({q}{window})"),
             "prometheus_up_ratio": parts.scalar(
-                prom_port, "avg_over_time(up{job='borealis'}[20s])"
+                prom_port, f"avg_over_time(up{{job='borealis'}}{window})"
             ),
             "prometheus_series": parts.scalar(prom_port, 'count({__name__=~".+"})'),
             "cpu_percent": percent,
@@ -144,7 +161,7 @@ def one_size(args: argparse.Namespace, servers: list[parts.PgServer], size: int)
 
 
 def memory_point(args: argparse.Namespace, series: int) -> dict[str, Any]:
-    per_target = min(series, 250_000)
+    per_target = min(series, args.per_target)
     targets = max(1, series // per_target)
     port = args.port_base + 900
     root = args.state_dir / f"memory-{series}"
@@ -153,7 +170,7 @@ def memory_point(args: argparse.Namespace, series: int) -> dict[str, Any]:
         "global": {"scrape_interval": f"{interval_s}s", "scrape_timeout": "14s"},
         "scrape_configs": [
             {
-                "job_name": "synthetic",
+                "job_name": f"synthetic-{t}",
                 "metrics_path": f"/t{t}",
                 "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
             }
@@ -161,9 +178,11 @@ def memory_point(args: argparse.Namespace, series: int) -> dict[str, Any]:
         ]
         + [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{port + 1}"]}]}],
     }
+    ready = f"http://127.0.0.1:{port + 1}/-/ready"
     with parts.SyntheticExporter(port, targets, per_target):
         prom = parts.prometheus(root, port + 1, config).start()
         try:
+            parts.wait_for(lambda: prom.alive() and parts.http_get(ready, 5), 60, "Prometheus")
             total = targets * per_target
             parts.wait_for(
                 lambda: parts.scalar(port + 1, "prometheus_tsdb_head_series") >= total,
@@ -210,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(2 if args.sizes else 0)
     ]
     try:
-        results["sizes"] = [one_size(args, servers, size) for size in args.sizes]
+        results["sizes"] = [
+            one_size(args, servers, size, args.scrape_interval) for size in args.sizes
+        ]
+        if args.slow_interval and args.sizes:  # the largest size again, polled less often
+            results["sizes"].append(one_size(args, servers, max(args.sizes), args.slow_interval))
     finally:
         for server in servers:
             server.stop()

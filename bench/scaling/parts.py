@@ -146,6 +146,11 @@ class Process:
             )
         return self
 
+    def alive(self) -> bool:
+        if self.popen is None or self.popen.poll() is not None:
+            raise SystemExit(f"bench.scaling: {self.argv[0]} exited; see {self.log_file}")
+        return True
+
     @property
     def pid(self) -> int:
         assert self.popen is not None
