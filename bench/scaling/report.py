@@ -13,7 +13,7 @@ def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [
         BEGIN,
-        "### Measured",
+        "## Measured",
         "",
         f"Run {r['date']} with `{r['command']}` ({r['minutes']:.0f} min) on {m['cores']} x "
         f"{m['cpu']}, {m['memory_gib']} GiB RAM, Linux {m['kernel']}. Load before: "
