@@ -146,6 +146,9 @@ def test_export_settings_from_a_file_and_the_environment(tmp_path: Path) -> None
     assert remote.max_shards == 4
     assert settings.collector.metrics.otlp_endpoint == "http://127.0.0.1:4318/v1/metrics"
     assert settings.collector.metrics.otlp_interval_s == 5.0
+    path = tmp_path / "settings.json"  # what the supervisor hands the collector
+    path.write_text(settings_to_json(settings))
+    assert settings_from_json_file(path) == settings
     defaults = load_settings(environ={})
     assert defaults.prometheus.remote_write.url is None  # nothing leaves by default
     assert defaults.collector.metrics.otlp_endpoint is None
