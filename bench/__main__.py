@@ -2,6 +2,7 @@
 
     python -m bench                    # failover, collector, pi (about 30 minutes)
     python -m bench failover pi        # a subset
+    python -m bench scaling            # docs/scaling.md's figures (about 10 minutes)
 Run on a quiet machine: the figures are only comparable when nothing else runs.
 """
 
@@ -9,11 +10,13 @@ import sys
 
 from bench import failover, pi
 from bench.collector.__main__ import main as collector_main
+from bench.scaling.__main__ import main as scaling_main
 
 BENCHES = {
     "pi": lambda: pi.main([]),
     "collector": lambda: collector_main(["--write"]),
     "failover": lambda: failover.main(["--write-docs"]),
+    "scaling": lambda: scaling_main(["--write"]),
 }
 
 if __name__ == "__main__":

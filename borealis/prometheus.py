@@ -10,13 +10,38 @@ import yaml
 from alerts.generate import GENERATED
 from borealis.services import ServiceSpec
 from core.paths import StatePaths
-from core.settings import Settings
+from core.settings import RemoteWriteSettings, Settings
+
+
+def remote_write(remote: RemoteWriteSettings) -> list[dict[str, object]]:
+    """Prometheus' `remote_write` section from the settings (empty without a URL)."""
+    if remote.url is None:
+        return []
+    entry: dict[str, object] = {
+        "url": remote.url,
+        "queue_config": {
+            "capacity": remote.capacity,
+            "max_shards": remote.max_shards,
+            "max_samples_per_send": remote.max_samples_per_send,
+            "batch_send_deadline": f"{round(remote.batch_send_deadline_s * 1000)}ms",
+        },
+    }
+    if remote.basic_auth_username:
+        entry["basic_auth"] = {
+            "username": remote.basic_auth_username,
+            "password_file": remote.basic_auth_password_file,
+        }
+    if remote.bearer_token_file:
+        entry["authorization"] = {"type": "Bearer", "credentials_file": remote.bearer_token_file}
+    if remote.headers:
+        entry["headers"] = dict(remote.headers)
+    return [entry]
 
 
 def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
     host = settings.listen_host
     interval = f"{settings.prometheus.scrape_interval_s:g}s"
-    return {
+    document: dict[str, object] = {
         "global": {
             "scrape_interval": interval,
             "scrape_timeout": interval,
@@ -37,6 +62,10 @@ def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
             },
         ],
     }
+    remote = remote_write(settings.prometheus.remote_write)
+    if remote:
+        document["remote_write"] = remote
+    return document
 
 
 def prepare(settings: Settings, paths: StatePaths) -> Path:

@@ -12,6 +12,7 @@ from collector.detectors import Detectors, detectors_wanted
 from collector.http import CollectorHttp
 from collector.localhost import LocalInstances
 from collector.logs.pipeline import LogPipeline
+from collector.otlp_metrics import OtlpMetricsExporter
 from collector.pi_service import PerformanceInsights
 from collector.poller import InstancePoller
 from collector.registry import build_registry
@@ -74,6 +75,7 @@ class Collector:
     logs: LogPipeline | None = None
     detectors: Detectors | None = None
     pi: PerformanceInsights | None = None
+    otlp_metrics: OtlpMetricsExporter | None = None
 
     def start(self) -> None:
         cfg = self.settings.collector
@@ -97,6 +99,17 @@ class Collector:
             self.pollers,
             self.events,
         )
+        if cfg.metrics.otlp_endpoint:  # the same registry, pushed over OTLP as well
+            self.otlp_metrics = OtlpMetricsExporter(
+                registry,
+                cfg.metrics.otlp_endpoint,
+                headers=cfg.metrics.otlp_headers,
+                interval_s=cfg.metrics.otlp_interval_s,
+                resource_attributes={
+                    "service.instance.id": f"{self.settings.listen_host}:"
+                    f"{self.settings.ports.port('collector')}"
+                },
+            )
         for poller in self.pollers:
             poller.start()
         self.pi.start()
@@ -104,6 +117,8 @@ class Collector:
             sampler.start()
         self.http.start()
         self.logs.start()
+        if self.otlp_metrics is not None:
+            self.otlp_metrics.start()
         log.info(
             "collector watching %d instances on http://%s:%d/metrics",
             len(self.targets),
@@ -114,6 +129,8 @@ class Collector:
     def stop(self) -> None:
         if self.http is not None:
             self.http.stop()
+        if self.otlp_metrics is not None:
+            self.otlp_metrics.stop()
         workers: list[InstancePoller | SessionSampler] = [*self.pollers, *self.samplers]
         for worker in workers:
             worker.stop()

@@ -115,6 +115,15 @@ class WorkloadSettings:
 
 
 @dataclass(frozen=True)
+class MetricsExportSettings:
+    """The collector's metrics pushed over OTLP/HTTP (protobuf) besides /metrics."""
+
+    otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318/v1/metrics; None: no export
+    otlp_headers: dict[str, str] = field(default_factory=dict)
+    otlp_interval_s: float = 15.0
+
+
+@dataclass(frozen=True)
 class CollectorSettings:
     poll_interval_s: float = 1.0
     # Process and host metrics from /proc (CPU, memory, I/O, network, disk): the costliest
@@ -132,6 +141,7 @@ class CollectorSettings:
     # for a targets file, off for the Borealis cluster (its manager emits those events).
     detectors: bool | None = None
     logs: LogSettings = field(default_factory=LogSettings)
+    metrics: MetricsExportSettings = field(default_factory=MetricsExportSettings)
     # Performance Insights: where samples are kept (default <state_dir>/pi.db), how often
     # pg_stat_statements and the PI counters are read, the cap on values per dimension
     # (user, database, application, host, session type) in Prometheus, whether the
@@ -145,11 +155,28 @@ class CollectorSettings:
 
 
 @dataclass(frozen=True)
+class RemoteWriteSettings:
+    """Prometheus `remote_write` to Mimir, Thanos Receive, VictoriaMetrics, another
+    Prometheus (docs/scaling.md). Secrets stay in files Prometheus reads itself."""
+
+    url: str | None = None  # None: no remote write
+    basic_auth_username: str | None = None
+    basic_auth_password_file: str | None = None
+    bearer_token_file: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Scope-OrgID for Mimir
+    capacity: int = 10000  # queue_config: samples buffered per shard
+    max_shards: int = 50
+    max_samples_per_send: int = 2000
+    batch_send_deadline_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class PrometheusSettings:
     binary: str = "prometheus"
     scrape_interval_s: float = 1.0
     evaluation_interval_s: float = 1.0
     retention: str = "7d"
+    remote_write: RemoteWriteSettings = field(default_factory=RemoteWriteSettings)
 
 
 @dataclass(frozen=True)
@@ -164,6 +191,9 @@ class Settings:
     region: str = "local-1"
     readers: int = 2
     listen_host: str = "127.0.0.1"
+    # Only inside a container whose ports are published on 127.0.0.1 (compose.yaml): lets
+    # listen_host be 0.0.0.0 so the other containers reach the collector and the UI.
+    allow_non_loopback_listen: bool = False
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
     # Where PostgreSQL's files live (data, segments, sockets, logs): reachable by os_user.
     # None: /var/lib/borealis/<cluster_id>-<hash of the state directory>. Recorded in the
@@ -192,11 +222,13 @@ class Settings:
             )
         if not 1 <= self.readers <= MAX_READERS:
             raise ConfigError(f"readers must be between 1 and {MAX_READERS}, not {self.readers}")
-        if self.listen_host not in {"127.0.0.1", "localhost", "::1"}:
+        loopback = self.listen_host in {"127.0.0.1", "localhost", "::1"}
+        if not loopback and not self.allow_non_loopback_listen:
             # A deliberate choice: the stack has no authentication on its HTTP services.
             raise ConfigError(
                 f"listen_host {self.listen_host!r} is not a loopback address; Borealis' HTTP "
-                "services have no authentication, so put a reverse proxy in front instead"
+                "services have no authentication, so put a reverse proxy in front instead "
+                "(inside a container: allow_non_loopback_listen)"
             )
         if not self.cluster_id.replace("-", "").isalnum() or not self.cluster_id[0].isalpha():
             raise ConfigError(
@@ -208,6 +240,7 @@ class Settings:
         if self.collector.sample_interval_s < 0.1:
             raise ConfigError("collector.sample_interval_s must be at least 0.1 (100 ms)")
         _validate_logs(self.collector.logs)
+        _validate_exports(self)
         if self.collector.retention_days <= 0:
             raise ConfigError("collector.retention_days must be more than 0")
         if self.collector.max_digests < 1 or self.collector.max_dimension_values < 1:
@@ -243,6 +276,39 @@ def _validate_logs(logs: LogSettings) -> None:
         raise ConfigError(
             f"collector.logs.otlp_endpoint must be an http:// or https:// URL "
             f"(e.g. http://127.0.0.1:4318/v1/logs), not {endpoint!r}"
+        )
+
+
+def _validate_exports(settings: Settings) -> None:
+    metrics = settings.collector.metrics
+    _require_url(
+        "collector.metrics.otlp_endpoint", metrics.otlp_endpoint, "http://127.0.0.1:4318/v1/metrics"
+    )
+    if metrics.otlp_interval_s < 1:
+        raise ConfigError("collector.metrics.otlp_interval_s must be at least 1")
+    remote = settings.prometheus.remote_write
+    _require_url("prometheus.remote_write.url", remote.url, "http://127.0.0.1:9090/api/v1/write")
+    if remote.bearer_token_file and (remote.basic_auth_username or remote.basic_auth_password_file):
+        raise ConfigError(
+            "prometheus.remote_write: use basic_auth_* or bearer_token_file, not both"
+        )
+    if bool(remote.basic_auth_username) != bool(remote.basic_auth_password_file):
+        raise ConfigError(
+            "prometheus.remote_write.basic_auth_username and basic_auth_password_file go together"
+        )
+    if min(remote.capacity, remote.max_shards, remote.max_samples_per_send) < 1:
+        raise ConfigError(
+            "prometheus.remote_write.capacity, max_shards and max_samples_per_send must be "
+            "at least 1"
+        )
+    if remote.batch_send_deadline_s <= 0:
+        raise ConfigError("prometheus.remote_write.batch_send_deadline_s must be more than 0")
+
+
+def _require_url(name: str, value: str | None, example: str) -> None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL (e.g. {example}), not {value!r}"
         )
 
 

@@ -123,3 +123,71 @@ def test_log_and_detector_settings_from_a_file(tmp_path: Path) -> None:
 def test_bad_log_settings_are_refused(key: str, value: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(environ={}, overrides={key: value})
+
+
+def test_export_settings_from_a_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "b.yaml"
+    config.write_text(
+        "prometheus:\n  remote_write:\n"
+        "    url: https://mimir.example/api/v1/push\n"
+        "    basic_auth_username: tenant-1\n"
+        "    basic_auth_password_file: /run/secrets/mimir\n"
+        "    headers: {X-Scope-OrgID: tenant-1}\n"
+        "    max_shards: 4\n"
+        "collector:\n  metrics:\n    otlp_endpoint: http://127.0.0.1:4318/v1/metrics\n"
+    )
+    settings = load_settings(
+        config_file=config, environ={"BOREALIS_COLLECTOR__METRICS__OTLP_INTERVAL_S": "5"}
+    )
+    remote = settings.prometheus.remote_write
+    assert remote.url == "https://mimir.example/api/v1/push"
+    assert remote.basic_auth_username == "tenant-1"
+    assert remote.headers == {"X-Scope-OrgID": "tenant-1"}
+    assert remote.max_shards == 4
+    assert settings.collector.metrics.otlp_endpoint == "http://127.0.0.1:4318/v1/metrics"
+    assert settings.collector.metrics.otlp_interval_s == 5.0
+    path = tmp_path / "settings.json"  # what the supervisor hands the collector
+    path.write_text(settings_to_json(settings))
+    assert settings_from_json_file(path) == settings
+    defaults = load_settings(environ={})
+    assert defaults.prometheus.remote_write.url is None  # nothing leaves by default
+    assert defaults.collector.metrics.otlp_endpoint is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"prometheus.remote_write.url": "mimir:9009"}, "must be an http:// or https:// URL"),
+        (
+            {
+                "prometheus.remote_write.url": "http://x/api/v1/write",
+                "prometheus.remote_write.bearer_token_file": "/t",
+                "prometheus.remote_write.basic_auth_username": "u",
+                "prometheus.remote_write.basic_auth_password_file": "/p",
+            },
+            "not both",
+        ),
+        ({"prometheus.remote_write.basic_auth_username": "u"}, "go together"),
+        ({"prometheus.remote_write.max_shards": 0}, "at least 1"),
+        ({"collector.metrics.otlp_endpoint": "127.0.0.1:4318"}, "http:// or https://"),
+        ({"collector.metrics.otlp_interval_s": 0.5}, "at least 1"),
+    ],
+)
+def test_bad_export_settings_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={}, overrides=overrides)
+
+
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - what a container listens on
+
+
+def test_a_non_loopback_listen_host_needs_the_container_switch() -> None:
+    with pytest.raises(ConfigError, match="allow_non_loopback_listen"):
+        load_settings(environ={"BOREALIS_LISTEN_HOST": ALL_INTERFACES})
+    settings = load_settings(
+        environ={
+            "BOREALIS_LISTEN_HOST": ALL_INTERFACES,
+            "BOREALIS_ALLOW_NON_LOOPBACK_LISTEN": "true",
+        }
+    )
+    assert settings.listen_host == ALL_INTERFACES

@@ -1,0 +1,1 @@
+"""Scaling figures for docs/scaling.md: `python -m bench.scaling`."""
