@@ -165,7 +165,7 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
         # The supervisor records a `down` it receives; with none running, record it here.
         from core.trail import Caller, TrailRecord, TrailStore
 
-        TrailStore(paths.trail_db).add(
+        TrailStore(paths.trail_db, settings.retention.trail_days).add(
             TrailRecord(
                 event_name="StopDBCluster",
                 caller=Caller.from_uid(os.getuid(), os.getpid()),
@@ -283,7 +283,7 @@ def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
     paths = StatePaths(settings.state_dir)
     if not paths.trail_db.exists():
         raise BorealisError(f"no trail in {paths.root}: run `borealis up` first")
-    records = TrailStore(paths.trail_db).recent(args.minutes)
+    records = TrailStore(paths.trail_db, settings.retention.trail_days).recent(args.minutes)
     if args.json:
         print(json.dumps({"Records": records}, indent=2))
         return 0
@@ -305,7 +305,10 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     if not paths.events_db.exists():
         raise BorealisError(f"no events in {paths.root}: run `borealis up` first")
     since = datetime.now(UTC) - timedelta(minutes=args.minutes)
-    events = [e.to_api() for e in EventStore(paths.events_db).list(since=since)]
+    events = [
+        e.to_api()
+        for e in EventStore(paths.events_db, settings.retention.events_days).list(since=since)
+    ]
     if args.json:
         print(json.dumps({"Events": events}, indent=2))
         return 0
