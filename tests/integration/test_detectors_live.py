@@ -92,7 +92,11 @@ def test_stop_restart_and_promote_by_hand(collector: CollectorProcess, pair: Pai
     # is cut and comes back. One event for each, although both ends see it.
     mark = now_iso()
     pair.stop(pair.primary)
-    time.sleep(1.5)  # down for a few polls, so the standby's receiver is seen not streaming
+    wait_for(  # down long enough for the standby's receiver to be seen not streaming
+        lambda: collector.value("borealis_replica_streaming", db_instance=standby) == 0,
+        15,
+        what="the standby seen not streaming",
+    )
     pair.start(pair.primary)
     wait_for(lambda: seen(collector, "RDS-EVENT-0006", primary, mark), 20, what="primary restart")
     wait_for(lambda: seen(collector, "RDS-EVENT-0046", standby, mark), 30, what="resumed again")
