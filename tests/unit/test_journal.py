@@ -63,18 +63,19 @@ def test_prune_drops_exactly_what_is_older_than_the_retention(tmp_path: Path) ->
 def test_opening_prunes_and_appending_prunes_periodically(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     clock = Clock(NOW)
-    first = Journal(path, TABLE, timedelta(days=10), clock=clock, prune_every_s=3600)
-    first.append(NOW - timedelta(days=5), ("k", "five-days"))
-    first.append(NOW - timedelta(days=1), ("k", "one-day"))
-    first.append(NOW, ("k", "now"))  # no prune due yet: the 5-day row is within 10 days anyway
-    assert first.count() == 3
-    # Reopened with a shorter retention: the open itself prunes.
-    assert Journal(path, TABLE, timedelta(days=2), clock=clock).count() == 2
-    # A prune due on every append: time moves on and the next append drops what aged out.
-    eager = Journal(path, TABLE, timedelta(days=2), clock=clock, prune_every_s=0)
-    clock.now = NOW + timedelta(days=1, hours=12)
+    hourly = Journal(path, TABLE, timedelta(days=10), clock=clock, prune_every_s=3600)
+    hourly.append(NOW - timedelta(days=5), ("k", "five-days"))
+    hourly.append(NOW - timedelta(days=1), ("k", "one-day"))
+    clock.now = NOW + timedelta(days=6)  # "five-days" is now 11 days old
+    hourly.append(clock.now, ("k", "six-days-on"))
+    assert hourly.count() == 3  # no prune due yet on this append: the cheap path
+    # Opening prunes.
+    assert Journal(path, TABLE, timedelta(days=10), clock=clock).count() == 2
+    # With a prune due on every append, the next append drops what aged out.
+    eager = Journal(path, TABLE, timedelta(days=10), clock=clock, prune_every_s=0)
+    clock.now = NOW + timedelta(days=9, hours=12)  # "one-day" is now 10.5 days old
     eager.append(clock.now, ("k", "later"))
-    assert [r[2] for r in eager.rows()] == ["now", "later"]
+    assert [r[2] for r in eager.rows()] == ["six-days-on", "later"]
 
 
 def test_a_journal_refuses_a_retention_that_is_not_positive(tmp_path: Path) -> None:
