@@ -38,7 +38,11 @@ def collector(pair: Pair, shared_tmp: Path) -> Iterator[CollectorProcess]:
         targets_file=targets,
         state_dir=root / "state",
         port=COLLECTOR_PORT,
-        env={"BOREALIS_COLLECTOR__POLL_INTERVAL_S": "0.3"},
+        env={
+            "BOREALIS_COLLECTOR__POLL_INTERVAL_S": "0.3",
+            # Its PI API too, in the tests' port range, not on the default ports.
+            "BOREALIS_PORTS__PI": str(COLLECTOR_PORT + 1),
+        },
         log_file=root / "collector.log",
     )
     process.start()

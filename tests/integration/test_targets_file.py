@@ -58,6 +58,8 @@ def collector(pair: Pair, otlp: OtlpReceiver, shared_tmp: Path) -> Iterator[Coll
             "BOREALIS_COLLECTOR__LOGS__EVENT_BURST": "5",
             "BOREALIS_COLLECTOR__LOGS__EVENT_WINDOW_S": "4",
             "BOREALIS_COLLECTOR__LOGS__OTLP_ENDPOINT": otlp.endpoint,
+            # Its PI API too, in the tests' port range, not on the default ports.
+            "BOREALIS_PORTS__PI": str(COLLECTOR_PORT + 1),
         },
         log_file=root / "collector.log",
     )
