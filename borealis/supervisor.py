@@ -78,8 +78,8 @@ class Supervisor:
 
     def _start(self) -> None:
         settings = self.settings
-        self.events = EventStore(self.paths.events_db)
-        self.audit.trail = TrailStore(self.paths.trail_db)
+        self.events = EventStore(self.paths.events_db, settings.retention.events_days)
+        self.audit.trail = TrailStore(self.paths.trail_db, settings.retention.trail_days)
         self.manager = ClusterManager(settings, self.paths, self.events)
         self.faults = FaultInjector(self.manager)
         self.endpoints = EndpointProxy(

@@ -147,7 +147,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     # With a targets file the state directory need not hold a cluster: it is where the event
     # store and the log positions live, created on first use.
     paths.root.mkdir(parents=True, exist_ok=True)
-    events = EventStore(paths.events_db)
+    events = EventStore(paths.events_db, settings.retention.events_days)
     collector = Collector(settings, load_targets(settings), events)
     collector.start()
     try:

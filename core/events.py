@@ -9,13 +9,13 @@ equivalent (Aurora does not publish per-segment events), so they use Borealis' o
 from __future__ import annotations
 
 import enum
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.sqlitefile import session
+from core.journal import Journal, JournalTable
+from core.settings import RetentionSettings
 
 
 class SourceType(enum.StrEnum):
@@ -208,54 +208,47 @@ def make_event(event_id: str, source: str, when: datetime | None = None, **param
     )
 
 
-_SCHEMA = """
-create table if not exists events (
-    seq integer primary key autoincrement,
-    date text not null,
-    event_id text not null,
-    source_identifier text not null,
-    source_type text not null,
-    categories text not null,
-    message text not null
-);
-create index if not exists events_date on events(date);
-"""
+EVENTS_TABLE = JournalTable(
+    name="events",
+    time_column="date",
+    columns=(
+        ("event_id", "text not null"),
+        ("source_identifier", "text not null"),
+        ("source_type", "text not null"),
+        ("categories", "text not null"),
+        ("message", "text not null"),
+    ),
+)
 
 
 class EventStore:
-    """Events in an SQLite file shared by the manager, the collector and the CLI."""
+    """Events in an SQLite file shared by the manager, the collector and the CLI, kept for
+    `retention_days` (setting ``retention.events_days``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retention_days: float = RetentionSettings.events_days) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        with session(self.path) as db:
-            db.executescript(_SCHEMA)
+        self.journal = Journal(path, EVENTS_TABLE, timedelta(days=retention_days))
 
     def add(self, event: Event) -> None:
-        with self._lock, session(self.path) as db:
-            db.execute(
-                "insert into events(date, event_id, source_identifier, source_type, categories,"
-                " message) values (?, ?, ?, ?, ?, ?)",
-                (
-                    event.date.astimezone(UTC).isoformat(timespec="microseconds"),
-                    event.event_id,
-                    event.source_identifier,
-                    event.source_type.value,
-                    ",".join(event.categories),
-                    event.message,
-                ),
-            )
+        self.journal.append(
+            event.date,
+            (
+                event.event_id,
+                event.source_identifier,
+                event.source_type.value,
+                ",".join(event.categories),
+                event.message,
+            ),
+        )
 
-    def list(self, since: datetime | None = None, until: datetime | None = None) -> list[Event]:
-        """Events oldest first, optionally within [since, until)."""
-        low = (since or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
-        high = (until or datetime.now(UTC) + timedelta(days=1)).astimezone(UTC)
-        with session(self.path) as db:
-            rows = db.execute(
-                "select date, event_id, source_identifier, source_type, categories, message "
-                "from events where date >= ? and date < ? order by date, seq",
-                (low.isoformat(timespec="microseconds"), high.isoformat(timespec="microseconds")),
-            ).fetchall()
+    def list(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source_identifier: str | None = None,
+    ) -> list[Event]:
+        """Events oldest first, optionally within [since, until) and from one source."""
+        where = {} if source_identifier is None else {"source_identifier": source_identifier}
         return [
             Event(
                 event_id=row[1],
@@ -265,5 +258,9 @@ class EventStore:
                 message=row[5],
                 date=datetime.fromisoformat(row[0]),
             )
-            for row in rows
+            for row in self.journal.rows(since, until, where)
         ]
+
+    def prune(self) -> int:
+        """Delete the events older than the retention now; returns how many went."""
+        return self.journal.prune()

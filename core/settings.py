@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import types
 import typing
@@ -180,6 +181,14 @@ class PrometheusSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long the state directory's journals keep their rows; older rows are deleted."""
+
+    events_days: float = 14.0  # events.db (RDS events; RDS itself keeps them 14 days)
+    trail_days: float = 90.0  # trail.db (control-plane calls; CloudTrail's event history: 90)
+
+
+@dataclass(frozen=True)
 class UiSettings:
     refresh_ms: int = 2000
 
@@ -209,6 +218,7 @@ class Settings:
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def state_paths(self) -> StatePaths:
         """The state directory and the data root of this stack (see core.paths)."""
@@ -259,7 +269,21 @@ class Settings:
             )
         if self.endpoints.hold_s < 0:
             raise ConfigError("endpoints.hold_s must be 0 or more")
+        _validate_retention(self.retention)
         return self
+
+
+MAX_RETENTION_DAYS = 36500.0
+
+
+def _validate_retention(retention: RetentionSettings) -> None:
+    for name in ("events_days", "trail_days"):
+        days = getattr(retention, name)
+        if not (math.isfinite(days) and 0 < days <= MAX_RETENTION_DAYS):
+            raise ConfigError(
+                f"retention.{name} must be a number of days more than 0 and at most "
+                f"{MAX_RETENTION_DAYS:g}, not {days!r}"
+            )
 
 
 def _validate_logs(logs: LogSettings) -> None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import pwd
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.sqlitefile import session
+from core.journal import Journal, JournalTable
+from core.settings import RetentionSettings
 
 RDS_SOURCE = "rds.amazonaws.com"
 FIS_SOURCE = "fis.amazonaws.com"  # AWS Fault Injection Service: faults are its experiments
@@ -92,48 +92,45 @@ class TrailRecord:
         return record
 
 
-_SCHEMA = """
-create table if not exists trail (
-    seq integer primary key autoincrement,
-    event_time text not null,
-    event_id text not null unique,
-    event_name text not null,
-    record text not null
-);
-create index if not exists trail_time on trail(event_time);
-"""
+TRAIL_TABLE = JournalTable(
+    name="trail",
+    time_column="event_time",
+    columns=(
+        ("event_id", "text not null unique"),
+        ("event_name", "text not null"),
+        ("record", "text not null"),
+    ),
+)
 
 
 class TrailStore:
-    """Trail records in an SQLite file in the state directory, oldest first."""
+    """Trail records in an SQLite file in the state directory, oldest first, kept for
+    `retention_days` (setting ``retention.trail_days``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retention_days: float = RetentionSettings.trail_days) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with session(self.path) as db:
-            db.executescript(_SCHEMA)
+        self.journal = Journal(path, TRAIL_TABLE, timedelta(days=retention_days))
 
     def add(self, record: TrailRecord) -> None:
-        with self._lock, session(self.path) as db:
-            db.execute(
-                "insert into trail(event_time, event_id, event_name, record) values (?, ?, ?, ?)",
-                (
-                    record.event_time.astimezone(UTC).isoformat(timespec="microseconds"),
-                    record.event_id,
-                    record.event_name,
-                    json.dumps(record.to_cloudtrail(), sort_keys=True),
-                ),
-            )
+        self.journal.append(
+            record.event_time,
+            (
+                record.event_id,
+                record.event_name,
+                json.dumps(record.to_cloudtrail(), sort_keys=True),
+            ),
+        )
 
-    def records(self, since: datetime | None = None) -> list[dict[str, Any]]:
-        low = (since or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
-        with session(self.path) as db:
-            rows = db.execute(
-                "select record from trail where event_time >= ? order by event_time, seq",
-                (low.isoformat(timespec="microseconds"),),
-            ).fetchall()
-        return [json.loads(row[0]) for row in rows]
+    def records(
+        self, since: datetime | None = None, event_name: str | None = None
+    ) -> list[dict[str, Any]]:
+        """CloudTrail records oldest first, optionally since a time and of one eventName."""
+        where = {} if event_name is None else {"event_name": event_name}
+        return [json.loads(row[3]) for row in self.journal.rows(since, where=where)]
 
     def recent(self, minutes: float) -> list[dict[str, Any]]:
         return self.records(datetime.now(UTC) - timedelta(minutes=minutes))
+
+    def prune(self) -> int:
+        """Delete the records older than the retention now; returns how many went."""
+        return self.journal.prune()

@@ -14,7 +14,16 @@ from core.errors import BorealisError
 
 
 class DataUnavailable(BorealisError):
-    """Prometheus or the collector did not answer."""
+    """A data source (Prometheus, the collector, its PI API) gave no usable answer.
+
+    The message names the source, where it was asked and why it failed, for the page to show:
+    ``Prometheus unavailable at http://127.0.0.1:25490: [Errno 111] Connection refused``."""
+
+    def __init__(self, source: str, url: str, reason: str) -> None:
+        super().__init__(f"{source} unavailable at {url}: {reason}")
+        self.source = source
+        self.url = url
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -24,12 +33,32 @@ class Series:
     values: tuple[float, ...]
 
 
-def _get_json(url: str, timeout: float = 5.0) -> Any:
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    if isinstance(exc, ValueError):
+        return f"the answer is not JSON ({exc})"
+    return str(exc) or type(exc).__name__
+
+
+def _get_json(source: str, base_url: str, url: str, timeout: float = 5.0) -> Any:
+    """The JSON body at `url`. An HTTP error with a JSON body (Prometheus' 400 and 422 for a
+    bad query) is returned for the caller to read its error; anything else is unavailable."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our URL
             return json.load(response)
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.load(exc)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return body
+        raise DataUnavailable(source, base_url, _reason(exc)) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DataUnavailable(f"{url.split('?', maxsplit=1)[0]}: {exc}") from None
+        raise DataUnavailable(source, base_url, _reason(exc)) from None
 
 
 class PrometheusClient:
@@ -38,9 +67,10 @@ class PrometheusClient:
 
     def _api(self, path: str, params: dict[str, Any]) -> Any:
         url = f"{self.base_url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
-        body = _get_json(url)
-        if body.get("status") != "success":
-            raise DataUnavailable(f"Prometheus: {body.get('error', 'query failed')}")
+        body = _get_json("Prometheus", self.base_url, url)
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body.get("error", "no error given") if isinstance(body, dict) else body
+            raise DataUnavailable("Prometheus", self.base_url, f"the query failed: {error}")
         return body["data"]
 
     def query(self, promql: str) -> list[Series]:
@@ -51,6 +81,10 @@ class PrometheusClient:
         ]
 
     def query_range(self, promql: str, seconds: float, step: float) -> list[Series]:
+        """The last `seconds` of `promql` at `step`; both must be positive (a programming
+        error otherwise, not an unavailable Prometheus)."""
+        if not (seconds > 0 and step > 0):
+            raise ValueError(f"query_range needs seconds and step > 0, not {seconds}, {step}")
         end = time.time()
         data = self._api(
             "query_range", {"query": promql, "start": end - seconds, "end": end, "step": step}
@@ -69,12 +103,20 @@ class CollectorClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
+    def _get(self, path: str) -> dict[str, Any]:
+        body = _get_json("the collector", self.base_url, self.base_url + path)
+        if not isinstance(body, dict):
+            raise DataUnavailable("the collector", self.base_url, f"unexpected answer {body!r}")
+        if "error" in body or "message" in body:
+            reason = body.get("error") or body.get("message")
+            raise DataUnavailable("the collector", self.base_url, f"refused: {reason}")
+        return body
+
     def events(self, minutes: float) -> list[dict[str, Any]]:
-        body = _get_json(f"{self.base_url}/api/events?minutes={minutes:g}")
-        return list(body.get("Events", []))
+        return list(self._get(f"/api/events?minutes={minutes:g}").get("Events", []))
 
     def targets(self) -> list[dict[str, Any]]:
-        return list(_get_json(f"{self.base_url}/api/targets").get("targets", []))
+        return list(self._get("/api/targets").get("targets", []))
 
 
 PI_TARGET = "PerformanceInsightsv20180227."
@@ -96,17 +138,18 @@ class PiClient:
             },
             method="POST",
         )
+        source = "Performance Insights"
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 return json.load(response)
         except urllib.error.HTTPError as exc:
             try:
-                message = json.load(exc).get("message", str(exc))
-            except ValueError:
-                message = str(exc)
-            raise DataUnavailable(f"PI {operation}: {message}") from None
+                message = json.load(exc).get("message", _reason(exc))
+            except (ValueError, AttributeError):
+                message = _reason(exc)
+            raise DataUnavailable(source, self.base_url, f"{operation}: {message}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise DataUnavailable(f"PI {operation}: {exc}") from None
+            raise DataUnavailable(source, self.base_url, f"{operation}: {_reason(exc)}") from None
 
     def load_by(
         self, identifier: str, group: str, dimension: str, seconds: float, limit: int = 10

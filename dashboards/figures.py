@@ -32,7 +32,10 @@ def time_series_figure(
     legend: str,
     markers: Sequence[tuple[float, str]] = (),
     stacked: bool = False,
+    unavailable: str | None = None,
 ) -> go.Figure:
+    """Lines per series; with none, the graph says why: `unavailable` (a data source that did
+    not answer, in red) or "no data yet"."""
     fig = go.Figure()
     for s in sorted(series, key=lambda s: legend_name(legend, s.labels)):
         fig.add_trace(
@@ -67,13 +70,13 @@ def time_series_figure(
     )
     if not series:
         fig.add_annotation(
-            text="no data yet",
+            text=unavailable or "no data yet",
             x=0.5,
             y=0.5,
             xref="paper",
             yref="paper",
             showarrow=False,
-            font={"size": 16, "color": "#888"},
+            font={"size": 14 if unavailable else 16, "color": "#d62728" if unavailable else "#888"},
         )
     return fig
 
@@ -106,14 +109,25 @@ def event_rows(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def db_load_figure(series: Sequence[Series], max_vcpu: float | None, *, title: str) -> go.Figure:
+def db_load_figure(
+    series: Sequence[Series],
+    max_vcpu: float | None,
+    *,
+    title: str,
+    unavailable: str | None = None,
+) -> go.Figure:
     """DB load stacked by a dimension, with the Max vCPU line (the host's CPUs)."""
     named = [
         Series({"name": _short(s.labels.get("name", "")) or "(none)"}, s.times, s.values)
         for s in series
     ]
     fig = time_series_figure(
-        named, title=title, unit="average active sessions", legend="{name}", stacked=True
+        named,
+        title=title,
+        unit="average active sessions",
+        legend="{name}",
+        stacked=True,
+        unavailable=unavailable,
     )
     fig.update_layout(showlegend=True)  # even for one slice: its name is the point
     if max_vcpu:

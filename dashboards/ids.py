@@ -17,3 +17,8 @@ PI_DIMENSION = "pi-dimension"
 PI_LOAD_GRAPH = "pi-load-graph"
 PI_TOP_SQL = "pi-top-sql"
 PI_STATUS = "pi-status"
+# One status line per page: which data source did not answer, and why.
+OVERVIEW_STATUS = "overview-status"
+REPLICATION_STATUS = "replication-status"
+IO_STATUS = "io-status"
+EVENTS_STATUS = "events-status"

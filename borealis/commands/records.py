@@ -18,7 +18,7 @@ def cmd_trail(args: argparse.Namespace, settings: Settings) -> int:
     paths = settings.state_paths()
     if not paths.trail_db.exists():
         raise BorealisError(f"no trail in {paths.root}: run `borealis up` first")
-    records = TrailStore(paths.trail_db).recent(args.minutes)
+    records = TrailStore(paths.trail_db, settings.retention.trail_days).recent(args.minutes)
     if args.json:
         print(json.dumps({"Records": records}, indent=2))
         return 0
@@ -40,7 +40,10 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     if not paths.events_db.exists():
         raise BorealisError(f"no events in {paths.root}: run `borealis up` first")
     since = datetime.now(UTC) - timedelta(minutes=args.minutes)
-    events = [e.to_api() for e in EventStore(paths.events_db).list(since=since)]
+    events = [
+        e.to_api()
+        for e in EventStore(paths.events_db, settings.retention.events_days).list(since=since)
+    ]
     if args.json:
         print(json.dumps({"Events": events}, indent=2))
         return 0

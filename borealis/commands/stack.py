@@ -71,7 +71,7 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
         # The supervisor records a `down` it receives; with none running, record it here.
         from core.trail import Caller, TrailRecord, TrailStore
 
-        TrailStore(paths.trail_db).add(
+        TrailStore(paths.trail_db, settings.retention.trail_days).add(
             TrailRecord(
                 event_name="StopDBCluster",
                 caller=Caller.from_uid(os.getuid(), os.getpid()),

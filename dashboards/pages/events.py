@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, dash_table, dcc, html
 from dashboards import figures, ids
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable
+from dashboards.pages.panels import status_line
 
 PATH = "/events"
 TITLE = "Events"
@@ -49,23 +50,33 @@ def layout(ctx: UiContext) -> Any:
                 clearable=False,
                 style={"width": "120px", "display": "inline-block"},
             ),
+            html.Div(id=ids.EVENTS_STATUS),
             table(ids.EVENTS_TABLE),
         ]
     )
 
 
-def rows_for(ctx: UiContext, minutes: float) -> list[dict[str, Any]]:
+def rows_for(ctx: UiContext, minutes: float) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The table rows and the status line; a bad `minutes` (not a positive number) is shown
+    as the default 60."""
     try:
-        return figures.event_rows(ctx.collector.events(minutes))
-    except DataUnavailable:
-        return []
+        window = float(minutes)
+    except (TypeError, ValueError):
+        window = 60.0
+    if not window > 0:
+        window = 60.0
+    try:
+        return figures.event_rows(ctx.collector.events(window)), []
+    except DataUnavailable as exc:
+        return [], status_line([str(exc)])
 
 
 def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(
         Output(ids.EVENTS_TABLE, "data"),
+        Output(ids.EVENTS_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.EVENTS_MINUTES, "value"),
     )
-    def refresh(_: int, minutes: float) -> list[dict[str, Any]]:
-        return rows_for(ctx, minutes or 60)
+    def refresh(_: int, minutes: float) -> tuple[list[dict[str, Any]], list[Any]]:
+        return rows_for(ctx, minutes)

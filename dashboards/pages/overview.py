@@ -10,6 +10,7 @@ from dashboards import figures, ids, queries
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable
 from dashboards.pages.events import table
+from dashboards.pages.panels import status_line
 
 PATH = "/"
 TITLE = "Overview"
@@ -20,6 +21,7 @@ def layout(ctx: UiContext) -> Any:
     return html.Div(
         [
             html.H2("Cluster overview"),
+            html.Div(id=ids.OVERVIEW_STATUS),
             html.Div(id=ids.TOPOLOGY, className="topology"),
             dcc.Graph(id=ids.LOAD_GRAPH),
             html.H3("Latest events"),
@@ -47,25 +49,35 @@ def topology_cards(targets: list[dict[str, Any]]) -> list[Any]:
     return columns
 
 
-def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any]:
+def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any, list[Any]]:
+    problems: list[str] = []
     try:
         cards = topology_cards(ctx.collector.targets())
     except DataUnavailable as exc:
-        cards = [html.Div(f"collector unavailable: {exc}", className="error")]
+        cards, problems = [], [str(exc)]
     panel = queries.DB_LOAD_BY_WAIT
+    unavailable = None
     try:
         series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
-    except DataUnavailable:
-        series = []
+    except DataUnavailable as exc:
+        series, unavailable = [], str(exc)
+        problems.append(unavailable)
     # Stacked: the areas add up to the total DB load, as PI draws it.
     load = figures.time_series_figure(
-        series, title=panel.title, unit=panel.unit, legend=panel.legend, stacked=True
+        series,
+        title=panel.title,
+        unit=panel.unit,
+        legend=panel.legend,
+        stacked=True,
+        unavailable=unavailable,
     )
     try:
         rows = figures.event_rows(ctx.collector.events(ctx.window_s / 60))[:8]
-    except DataUnavailable:
+    except DataUnavailable as exc:
         rows = []
-    return cards, load, rows
+        if str(exc) not in problems:
+            problems.append(str(exc))
+    return cards, load, rows, status_line(problems)
 
 
 def register(app: Dash, ctx: UiContext) -> None:
@@ -73,7 +85,8 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.TOPOLOGY, "children"),
         Output(ids.LOAD_GRAPH, "figure"),
         Output(OVERVIEW_EVENTS, "data"),
+        Output(ids.OVERVIEW_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
     )
-    def refresh(_: int) -> tuple[Any, Any, Any]:
+    def refresh(_: int) -> tuple[Any, Any, Any, list[Any]]:
         return refresh_overview(ctx)

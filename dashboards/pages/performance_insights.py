@@ -78,7 +78,7 @@ def layout(ctx: UiContext) -> Any:
                 ],
                 style={"display": "flex", "gap": "12px"},
             ),
-            html.Div(id=ids.PI_STATUS, className="error"),
+            html.Div(id=ids.PI_STATUS, className="unavailable"),
             dcc.Graph(id=ids.PI_LOAD_GRAPH),
             html.H3("Top SQL"),
             dash_table.DataTable(  # type: ignore[attr-defined]
@@ -96,16 +96,27 @@ def layout(ctx: UiContext) -> Any:
 def refresh_pi(
     ctx: UiContext, identifier: str | None, group: str
 ) -> tuple[Any, list[dict[str, Any]], str]:
-    label, dimension = next((lb, d) for lb, g, d in DIMENSIONS if g == group)
+    """The load graph, the top SQL rows and the status line for one instance and dimension;
+    an unknown dimension is refused in the status line, not raised."""
+    found = next(((lb, d) for lb, g, d in DIMENSIONS if g == group), None)
+    if found is None:
+        known = ", ".join(g for _, g, _ in DIMENSIONS)
+        message = f"unknown dimension {group!r} (one of {known})"
+        return figures.db_load_figure([], None, title="DB load"), [], message
+    label, dimension = found
     title = f"DB load by {label.lower()} (average active sessions)"
     if ctx.pi is None or not identifier:
-        return figures.db_load_figure([], None, title=title), [], "no instance to show"
+        try:
+            reason = "no instance to show" if ctx.collector.targets() else "no instance watched"
+        except DataUnavailable as exc:
+            reason = f"no instance to show: {exc}"
+        return figures.db_load_figure([], None, title=title, unavailable=reason), [], reason
     try:
         series = ctx.pi.load_by(identifier, group, dimension, ctx.window_s)
         vcpus = ctx.pi.max_vcpu(identifier, ctx.window_s)
         rows = figures.top_sql_rows(ctx.pi.top_sql(identifier, ctx.window_s))
     except DataUnavailable as exc:
-        return figures.db_load_figure([], None, title=title), [], str(exc)
+        return figures.db_load_figure([], None, title=title, unavailable=str(exc)), [], str(exc)
     return figures.db_load_figure(series, vcpus, title=title), rows, ""
 
 

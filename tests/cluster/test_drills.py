@@ -338,29 +338,51 @@ def test_failover_failure_paths_emit_0069_and_0070(drill: Stack) -> None:
     assert drill.writer()["id"] == writer
 
 
-def test_trail_records_who_asked_for_what(drill: Stack) -> None:
-    refused = drill.cli("fault", "stop-instance", "no-such-instance")
-    assert refused.returncode == 1
-    done = drill.cli("trail", "--json")
+def trail_records(stack: Stack) -> list[dict[str, Any]]:
+    done = stack.cli("trail", "--json")
     assert done.returncode == 0, done.stderr
-    records = json.loads(done.stdout)["Records"]
-    names = [r["eventName"] for r in records]
-    assert names[0] == "CreateDBCluster"
-    assert {"InjectFault", "RebootDBInstance", "FailoverDBCluster"} <= set(names)
-    kills = [
-        r
-        for r in records
-        if r["eventName"] == "InjectFault" and r["requestParameters"]["action"] == "kill-writer"
+    return list(json.loads(done.stdout)["Records"])
+
+
+def test_trail_records_who_asked_for_what(drill: Stack) -> None:
+    healthy(drill)
+    before = len(trail_records(drill))  # what the stack's creation and earlier tests left
+    writer = drill.writer()["id"]
+    reader = a_reader(drill)["id"]
+    assert drill.cli("reboot", reader).returncode == 0
+    fault(drill, "pause-replay", reader)
+    fault(drill, "resume-replay", reader)
+    refused = drill.cli("failover", "--target", writer)
+    assert refused.returncode == 1
+    assert "already the writer" in refused.stderr
+    missing = drill.cli("fault", "stop-instance", "no-such-instance")
+    assert missing.returncode == 1
+    healthy(drill)
+
+    every = trail_records(drill)
+    assert every[0]["eventName"] == "CreateDBCluster"  # the stack's creation, first of all
+    records = every[before:]
+    assert [r["eventName"] for r in records] == [
+        "RebootDBInstance",
+        "InjectFault",
+        "InjectFault",
+        "FailoverDBCluster",
+        "InjectFault",
     ]
-    assert len(kills) >= 6
-    assert all(r["eventSource"] == "fis.amazonaws.com" for r in kills)
     assert all(r["userIdentity"]["userName"] == "root" for r in records)
-    assert all(r["userAgent"].startswith("borealis-cli/") for r in kills)
-    failover = next(r for r in records if r["eventName"] == "FailoverDBCluster")
+    assert all(r["userAgent"].startswith("borealis-cli/") for r in records)
+    reboot, pause, resume, failover, last = records
+    assert reboot["requestParameters"] == {"dBInstanceIdentifier": reader}
+    assert reboot["eventSource"] == "rds.amazonaws.com"
+    assert "errorCode" not in reboot
+    assert [r["requestParameters"]["action"] for r in (pause, resume)] == [
+        "pause-replay",
+        "resume-replay",
+    ]
+    assert all(r["eventSource"] == "fis.amazonaws.com" for r in (pause, resume, last))
+    assert failover["requestParameters"]["targetDBInstanceIdentifier"] == writer
     assert failover["errorCode"] == "InvalidDBClusterStateFault"
-    assert "no healthy reader" in failover["errorMessage"]
-    last = records[-1]
-    assert last["eventName"] == "InjectFault"
+    assert "already the writer" in failover["errorMessage"]
     assert last["errorCode"] == "DBInstanceNotFound"
     assert last["requestParameters"] == {
         "action": "stop-instance",

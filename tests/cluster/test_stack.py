@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from core.ids import is_resource_id
+from tests.cluster.helpers import events_since, now
 from tests.conftest import Stack, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -123,6 +124,7 @@ def test_lag_series_exist_for_every_reader(stack: Stack) -> None:
 def test_killed_writer_is_replaced_automatically(stack: Stack) -> None:
     wait_for(stack.all_available, 60, what="a healthy cluster")
     old = stack.writer()
+    since = now()
     killed_at = time.monotonic()
     os.kill(old["pid"], signal.SIGKILL)
     new = wait_for(
@@ -134,11 +136,11 @@ def test_killed_writer_is_replaced_automatically(stack: Stack) -> None:
     with psycopg.connect(stack.app_dsn(new["port"]), autocommit=True) as conn:
         conn.execute("create table if not exists after_failover(id int)")
         conn.execute("insert into after_failover values (1)")
-    events = stack.events()
+    events = events_since(stack, since)  # this failover's, not an earlier test's
     ids = [e["EventId"] for e in events]
     assert "RDS-EVENT-0071" in ids
     assert {"RDS-EVENT-0072", "RDS-EVENT-0073"} & set(ids)
-    completed = [e for e in events if e["EventId"] == "RDS-EVENT-0071"][-1]
+    [completed] = [e for e in events if e["EventId"] == "RDS-EVENT-0071"]
     assert completed["Message"] == f"Completed failover to DB instance: {new['id']}."
     assert completed["SourceType"] == "db-cluster"
     # The old writer rejoins as a reader.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -137,7 +136,7 @@ def test_db_load_counts_sleeping_sessions_by_wait_event(
         t.start()
     for t in threads:
         t.join()
-    time.sleep(0.5)
+    wait_for(lambda: load() - before >= 10.0, 10, what="3 x 4 s of pg_sleep load counted")
     added = load() - before
     assert 10.0 <= added <= 13.5, added
 

@@ -38,7 +38,11 @@ def collector(pair: Pair, shared_tmp: Path) -> Iterator[CollectorProcess]:
         targets_file=targets,
         state_dir=root / "state",
         port=COLLECTOR_PORT,
-        env={"BOREALIS_COLLECTOR__POLL_INTERVAL_S": "0.3"},
+        env={
+            "BOREALIS_COLLECTOR__POLL_INTERVAL_S": "0.3",
+            # Its PI API too, in the tests' port range, not on the default ports.
+            "BOREALIS_PORTS__PI": str(COLLECTOR_PORT + 1),
+        },
         log_file=root / "collector.log",
     )
     process.start()
@@ -92,7 +96,11 @@ def test_stop_restart_and_promote_by_hand(collector: CollectorProcess, pair: Pai
     # is cut and comes back. One event for each, although both ends see it.
     mark = now_iso()
     pair.stop(pair.primary)
-    time.sleep(1.5)  # down for a few polls, so the standby's receiver is seen not streaming
+    wait_for(  # down long enough for the standby's receiver to be seen not streaming
+        lambda: collector.value("borealis_replica_streaming", db_instance=standby) == 0,
+        15,
+        what="the standby seen not streaming",
+    )
     pair.start(pair.primary)
     wait_for(lambda: seen(collector, "RDS-EVENT-0006", primary, mark), 20, what="primary restart")
     wait_for(lambda: seen(collector, "RDS-EVENT-0046", standby, mark), 30, what="resumed again")

@@ -166,7 +166,17 @@ def test_db_load_by_wait_event_is_within_ten_percent_of_the_truth(
                 " loop perform md5(random()::text); end loop; end $$",
             )
         start = time.time() + 2.0  # every session is in its statement by then
-        time.sleep(start + 30 - time.time() + 2.5)  # 30 s, plus the store's flush
+        # The 30 s window is over and stored once each store holds load from after it (the
+        # sessions run on for 60 s; stores flush in time order).
+        for collector in (refined, plain):
+            wait_for(
+                lambda c=collector: (
+                    time.time() >= start + 31
+                    and load_by_wait(pi_client(c), start + 30, start + 40).get("total", 0) > 0
+                ),
+                60,
+                what="load after the 30 s window in the store",
+            )
         truth = {"Timeout:PgSleep": 3.0, "Lock:transactionid": 2.0, "CPU": 2.0, "total": 7.0}
         for collector in (refined, plain):
             measured = load_by_wait(pi_client(collector), start, start + 30)
@@ -347,9 +357,11 @@ def test_without_pg_stat_statements_or_pg_wait_sampling_load_still_works(
     for i in range(2):
         workload.run(f"pi-bare-{i}", "select pg_sleep(2)")
     workload.stop("pi-nothing-to-cancel")
-    time.sleep(1.5)
-    load = load_by_wait(client, start, time.time())
-    assert load["Timeout:PgSleep"] > 0
+    wait_for(
+        lambda: load_by_wait(client, start, time.time()).get("Timeout:PgSleep", 0) > 0,
+        15,
+        what="the pg_sleep load stored",
+    )
     features = client.get_resource_metadata(ServiceType="RDS", Identifier=RID)["Features"]
     assert features["WAIT_SAMPLING"] == {"Status": "UNSUPPORTED"}
     assert features["SQL_STATISTICS"] == {"Status": "UNSUPPORTED"}
@@ -384,7 +396,14 @@ def test_prometheus_gets_load_per_dimension_with_a_cap_on_values(
     for i, statement in enumerate(statements):
         workload.run(f"pi-cap-{i}", statement)
     workload.stop("pi-nothing-to-cancel")
-    time.sleep(1.5)  # samples held for pg_wait_sampling's history are counted by then
+    # Samples held for pg_wait_sampling's history are counted a moment after the sessions end.
+    wait_for(
+        lambda: (
+            sum(v for _, v in samples_of(collector, "borealis_db_load_seconds_total")) > 4 * 1.5
+        ),
+        15,
+        what="the four sessions' load counted",
+    )
     text = metrics_text(collector)
     by_sql = samples_of(collector, "borealis_db_load_by_sql_seconds_total", text)
     by_app = samples_of(collector, "borealis_db_load_by_application_seconds_total", text)

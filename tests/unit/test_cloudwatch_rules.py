@@ -1,4 +1,3 @@
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from alerts.cloudwatch import (
     cloudwatch_snake,
     series_name,
 )
+from tests.binaries import require_binary
 
 # The names YACE and cloudwatch_exporter give these metrics (shared/reference/anchors.md §2).
 EXPORTER_NAMES = {
@@ -104,20 +104,17 @@ def test_committed_rule_files_are_current() -> None:
         )
 
 
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None, reason="promtool is installed by make install"
-)
+@pytest.fixture
+def promtool() -> str:
+    return require_binary("promtool")
 
 
-@needs_promtool
-def test_promtool_accepts_the_rules() -> None:
+def test_promtool_accepts_the_rules(promtool: str) -> None:
     for path in generate.GENERATED.glob("*.yml"):
-        subprocess.run([PROMTOOL, "check", "rules", str(path)], check=True, capture_output=True)
+        subprocess.run([promtool, "check", "rules", str(path)], check=True, capture_output=True)
 
 
-@needs_promtool
-def test_recording_rules_compute_cloudwatch_values(tmp_path: Path) -> None:
+def test_recording_rules_compute_cloudwatch_values(tmp_path: Path, promtool: str) -> None:
     """promtool evaluates the real rules on synthetic native series."""
     common = 'cluster="c1",job="borealis",instance="x"'
     labels = f'{common},db_instance="c1-instance-2",role="reader",az="local-1b"'
@@ -187,7 +184,7 @@ def test_recording_rules_compute_cloudwatch_values(tmp_path: Path) -> None:
     path = tmp_path / "test.yml"
     path.write_text(yaml.safe_dump(tests))
     done = subprocess.run(
-        [PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, check=False
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -324,8 +321,7 @@ def _dims(key: str) -> dict[str, str]:
     return DIMS[key]
 
 
-@needs_promtool
-def test_cloudwatch_conversions(tmp_path: Path) -> None:
+def test_cloudwatch_conversions(tmp_path: Path, promtool: str) -> None:
     """Units, rates, ratios, role and cluster aggregates, the 5-minute billing metrics."""
     volume_input = {k: v for k, v in INPUT.items() if k.startswith(VOLUME_KEYS)}
     tests = {
@@ -336,7 +332,7 @@ def test_cloudwatch_conversions(tmp_path: Path) -> None:
     path = tmp_path / "conversions.yml"
     path.write_text(yaml.safe_dump(tests))
     done = subprocess.run(
-        [PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, check=False
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

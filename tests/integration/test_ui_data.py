@@ -1,0 +1,394 @@
+"""The UI's data module and page callbacks, called as functions, against a real Prometheus
+(started here on a tiny TSDB backfilled with promtool), a real collector (in this process,
+watching the integration PostgreSQL) and dead ports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.service import Collector
+from collector.targets import Target
+from core.events import EventStore, make_event
+from core.settings import CollectorSettings, Settings
+from dashboards import figures
+from dashboards.context import UiContext
+from dashboards.data import CollectorClient, DataUnavailable, PiClient, PrometheusClient
+from dashboards.pages import events, io, overview, performance_insights, replication
+from tests.binaries import require_binary
+from tests.conftest import INTEGRATION_PORTS, wait_for
+from tests.integration.conftest import Postgres
+
+pytestmark = pytest.mark.integration
+
+PROMETHEUS_PORT = INTEGRATION_PORTS + 800
+COLLECTOR_PORTS = INTEGRATION_PORTS + 820  # the collector at +91, its PI API at +92
+DEAD = "http://127.0.0.1:1"  # a privileged port nobody listens on
+RID = "db-UIDATA"
+SPAN_S = 120  # the backfilled samples: one a second, ending a few seconds ago
+
+
+def openmetrics(end: int) -> str:
+    """Known series: reads at 10/s, WAL records at 4/s, 1.5 sessions on CPU, 250 ms lag."""
+    lines = [
+        "# TYPE borealis_blocks_read counter",
+        "# TYPE borealis_wal_records counter",
+        "# TYPE borealis_db_load_seconds counter",
+        "# TYPE borealis_replica_lag_seconds gauge",
+        "# TYPE demo_value gauge",
+    ]
+    samples: dict[str, list[str]] = {}
+    for i in range(SPAN_S):
+        at = end - SPAN_S + i
+        for series, value in (
+            ('borealis_blocks_read_total{db_instance="ui-1"}', 10 * i),
+            ('borealis_wal_records_total{db_instance="ui-1"}', 4 * i),
+            ('borealis_db_load_seconds_total{db_instance="ui-1",wait_event_type="CPU"}', 1.5 * i),
+            ('borealis_replica_lag_seconds{db_instance="ui-2",role="reader"}', 0.25),
+            ('demo_value{db_instance="a"}', 1 + i % 5),
+            ('demo_value{db_instance="b"}', 100),
+        ):
+            samples.setdefault(series.split("{")[0], []).append(f"{series} {value} {at}")
+    # OpenMetrics wants each family's samples together, after its TYPE line.
+    families = {
+        "borealis_blocks_read": "borealis_blocks_read_total",
+        "borealis_wal_records": "borealis_wal_records_total",
+        "borealis_db_load_seconds": "borealis_db_load_seconds_total",
+        "borealis_replica_lag_seconds": "borealis_replica_lag_seconds",
+        "demo_value": "demo_value",
+    }
+    out = []
+    for type_line, (_, metric) in zip(lines, families.items(), strict=True):
+        out += [type_line, *samples[metric]]
+    return "\n".join([*out, "# EOF", ""])
+
+
+@pytest.fixture(scope="module")
+def prometheus(shared_tmp: Path) -> Iterator[str]:
+    root = shared_tmp / "ui-prometheus"
+    root.mkdir()
+    data = root / "data"
+    source = root / "series.om"
+    source.write_text(openmetrics(int(time.time()) - 3))
+    subprocess.run(
+        [require_binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", source, data],
+        check=True,
+        capture_output=True,
+    )
+    config = root / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 15s\n")
+    url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
+    with (root / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                require_binary("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={data}",
+                f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: get(f"{url}/-/ready").startswith("Prometheus"), 30, what="Prometheus")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own URL
+        return str(response.read().decode())
+
+
+@pytest.fixture(scope="module")
+def collector(postgres: Postgres, shared_tmp: Path) -> Iterator[str]:
+    state = shared_tmp / "ui-collector"
+    state.mkdir()
+    settings = replace(
+        Settings(state_dir=state),
+        collector=CollectorSettings(poll_interval_s=0.5, sample_interval_s=0.5),
+    )
+    settings = replace(settings, ports=replace(settings.ports, base=COLLECTOR_PORTS))
+    store = EventStore(state / "events.db")
+    now = datetime.now(UTC)
+    store.add(make_event("RDS-EVENT-0073", "ui-cluster", now - timedelta(minutes=3), name="ui-2"))
+    store.add(make_event("RDS-EVENT-0071", "ui-cluster", now - timedelta(minutes=2), name="ui-2"))
+    store.add(make_event("RDS-EVENT-0006", "ui-1", now - timedelta(hours=3)))
+    target = Target("ui-cluster", "ui-1", postgres.monitor_dsn, resource_id=RID, az="local-1a")
+    running = Collector(settings, [target], store)
+    running.start()
+    url = f"http://127.0.0.1:{settings.ports.port('collector')}"
+    try:
+        wait_for(lambda: CollectorClient(url).targets()[0]["up"], 20, what="ui-1 up")
+        yield url
+    finally:
+        running.stop()
+
+
+def context(prometheus: str, collector: str, pi: str | None = None) -> UiContext:
+    return UiContext(
+        prometheus=PrometheusClient(prometheus),
+        collector=CollectorClient(collector),
+        refresh_ms=1000,
+        window_s=300.0,
+        pi=PiClient(pi) if pi else None,
+    )
+
+
+def annotations(figure: Any) -> list[str]:
+    return [a.text for a in figure.layout.annotations]
+
+
+def steady(values: Any, rate: float) -> bool:
+    """A rate() line over the backfilled counter: `rate` in the middle, lower only near its
+    two ends, where Prometheus extrapolates over a partial window."""
+    ordered = sorted(float(v) for v in values)
+    return ordered[len(ordered) // 2] == pytest.approx(rate) and all(
+        0 < v <= rate * (1 + 1e-9) for v in ordered
+    )
+
+
+def texts(children: list[Any]) -> list[str]:
+    return [child.children for child in children]
+
+
+# --- dashboards/data.py ---------------------------------------------------------------------
+
+
+def test_instant_query_returns_each_series_with_its_labels(prometheus: str) -> None:
+    found = PrometheusClient(prometheus + "/").query("demo_value")
+    by_instance = {s.labels["db_instance"]: s for s in found}
+    assert set(by_instance) == {"a", "b"}
+    assert by_instance["b"].values == (100.0,)
+    assert by_instance["a"].labels == {"__name__": "demo_value", "db_instance": "a"}
+    assert abs(by_instance["a"].times[0] - time.time()) < 60  # evaluated now
+    assert PrometheusClient(prometheus).query('demo_value{db_instance="nope"}') == []
+
+
+def test_range_query_returns_points_at_the_step(prometheus: str) -> None:
+    [reads] = PrometheusClient(prometheus).query_range(
+        "rate(borealis_blocks_read_total[10s])", 100, 5
+    )
+    assert reads.labels == {"db_instance": "ui-1"}
+    assert len(reads.times) == len(reads.values) >= 10
+    assert all(b - a == 5 for a, b in zip(reads.times, reads.times[1:], strict=False))
+    assert steady(reads.values, 10.0), reads.values
+
+
+@pytest.mark.parametrize(
+    ("promql", "reason"),
+    [
+        ("rate(demo_value[", "1:17: parse error: missing unit character in duration"),
+        ("demo_value + on(", "1:17: parse error: unclosed left parenthesis"),
+    ],
+)
+def test_a_bad_query_is_refused_with_prometheus_reason(
+    prometheus: str, promql: str, reason: str
+) -> None:
+    with pytest.raises(DataUnavailable) as caught:
+        PrometheusClient(prometheus).query(promql)
+    assert str(caught.value) == (
+        f'Prometheus unavailable at {prometheus}: the query failed: invalid parameter "query": '
+        + reason
+    )
+    with pytest.raises(DataUnavailable, match="parse error"):
+        PrometheusClient(prometheus).query_range(promql, 60, 1)
+
+
+@pytest.mark.parametrize(("seconds", "step"), [(0, 1), (60, 0), (-5, 1), (float("nan"), 1)])
+def test_a_range_that_is_not_positive_is_a_programming_error(
+    prometheus: str, seconds: float, step: float
+) -> None:
+    with pytest.raises(ValueError, match="seconds and step > 0"):
+        PrometheusClient(prometheus).query_range("demo_value", seconds, step)
+
+
+def test_a_dead_port_is_unavailable_with_the_reason() -> None:
+    with pytest.raises(DataUnavailable) as caught:
+        PrometheusClient(DEAD).query("up")
+    assert str(caught.value) == f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"
+    assert (caught.value.source, caught.value.url) == ("Prometheus", DEAD)
+    with pytest.raises(DataUnavailable, match=r"^the collector unavailable at .*refused$"):
+        CollectorClient(DEAD).events(60)
+    with pytest.raises(DataUnavailable, match=r"^the collector unavailable at .*refused$"):
+        CollectorClient(DEAD).targets()
+    with pytest.raises(DataUnavailable, match=r"^Performance Insights unavailable at .*refused$"):
+        PiClient(DEAD).top_sql(RID, 60)
+
+
+def test_an_answer_that_is_not_the_api_is_unavailable(prometheus: str) -> None:
+    # The Prometheus UI's HTML, where the collector's JSON API was expected.
+    with pytest.raises(DataUnavailable, match="HTTP 404"):
+        CollectorClient(prometheus).targets()
+    with pytest.raises(DataUnavailable, match="not JSON"):
+        CollectorClient(prometheus + "/graph?").events(5)
+
+
+def test_the_collector_client_reads_events_and_targets(collector: str) -> None:
+    client = CollectorClient(collector)
+    recent = client.events(10)
+    assert [e["EventId"] for e in recent] == ["RDS-EVENT-0073", "RDS-EVENT-0071"]
+    assert [e["EventId"] for e in client.events(600)] == [
+        "RDS-EVENT-0006",
+        "RDS-EVENT-0073",
+        "RDS-EVENT-0071",
+    ]
+    [target] = client.targets()
+    assert (target["db_instance"], target["resource_id"], target["up"]) == ("ui-1", RID, True)
+
+
+# --- the page callbacks ----------------------------------------------------------------------
+
+
+def test_io_page_draws_the_series_and_no_status(prometheus: str, collector: str) -> None:
+    read, write, status = io.figures_for(context(prometheus, collector))
+    assert status == []
+    assert [t.name for t in read.data] == ["ui-1"]
+    assert steady(read.data[0].y, 10.0)
+    assert steady(write.data[0].y, 4.0)
+    assert annotations(read) == []
+
+
+def test_io_page_says_prometheus_is_down_instead_of_empty_graphs(collector: str) -> None:
+    read, write, status = io.figures_for(context(DEAD, collector))
+    message = f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"
+    assert texts(status) == [message]
+    assert [status[0].className] == ["unavailable"]
+    for figure in (read, write):
+        assert figure.data == ()
+        assert annotations(figure) == [message]
+
+
+def test_replication_page_marks_failovers_from_the_collector(
+    prometheus: str, collector: str
+) -> None:
+    lag, lag_bytes, status = replication.figures_for(context(prometheus, collector))
+    assert status == []
+    assert [t.name for t in lag.data] == ["ui-2"]
+    assert set(lag.data[0].y) == {250.0}
+    assert lag_bytes.data == ()  # no such series: "no data yet", not an error
+    assert "no data yet" in annotations(lag_bytes)
+    assert "failover" in " ".join(annotations(lag)).lower()
+
+
+def test_replication_page_with_both_sources_down_names_both() -> None:
+    lag, _, status = replication.figures_for(context(DEAD, DEAD))
+    assert texts(status) == [
+        f"the collector unavailable at {DEAD}: [Errno 111] Connection refused "
+        "(no failover markers)",
+        f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused",
+    ]
+    assert annotations(lag) == [f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"]
+
+
+def test_overview_page_shows_cards_load_and_latest_events(prometheus: str, collector: str) -> None:
+    cards, load, rows, status = overview.refresh_overview(context(prometheus, collector))
+    assert status == []
+    assert "ui-1" in json.dumps([c.to_plotly_json() for c in cards], default=str)
+    assert [t.name for t in load.data] == ["CPU"]
+    assert steady(load.data[0].y, 1.5)
+    assert [r["EventId"] for r in rows] == ["RDS-EVENT-0071", "RDS-EVENT-0073"]  # newest first
+
+
+def test_overview_page_with_prometheus_down_keeps_the_collector_parts(collector: str) -> None:
+    cards, load, rows, status = overview.refresh_overview(context(DEAD, collector))
+    assert texts(status) == [f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"]
+    assert cards and rows
+    assert load.data == ()
+    assert annotations(load) == texts(status)
+
+
+def test_overview_page_with_the_collector_down_says_so(prometheus: str) -> None:
+    cards, _, rows, status = overview.refresh_overview(context(prometheus, DEAD))
+    assert (cards, rows) == ([], [])
+    assert texts(status) == [f"the collector unavailable at {DEAD}: [Errno 111] Connection refused"]
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (10, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
+        (600, ["RDS-EVENT-0071", "RDS-EVENT-0073", "RDS-EVENT-0006"]),
+        (None, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),  # a cleared dropdown: the last hour
+        ("soon", ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
+        (-5, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
+    ],
+)
+def test_events_page_rows_for_a_window(
+    prometheus: str, collector: str, minutes: Any, expected: list[str]
+) -> None:
+    rows, status = events.rows_for(context(prometheus, collector), minutes)
+    assert status == []
+    assert [r["EventId"] for r in rows] == expected
+    assert rows[0]["failover"] == "yes"
+
+
+def test_events_page_with_the_collector_down_says_so() -> None:
+    rows, status = events.rows_for(context(DEAD, DEAD), 60)
+    assert rows == []
+    assert texts(status) == [f"the collector unavailable at {DEAD}: [Errno 111] Connection refused"]
+
+
+def test_pi_page_reads_the_collector_pi_api(
+    prometheus: str, collector: str, postgres: Postgres
+) -> None:
+    pi = f"http://127.0.0.1:{COLLECTOR_PORTS + 92}"
+    ctx = context(prometheus, collector, pi)
+    assert performance_insights.instance_options(ctx) == [{"label": "ui-1 (writer)", "value": RID}]
+    with postgres.connect() as conn:
+        conn.execute("select pg_sleep(1.2)")
+    figure, rows, status = wait_for(
+        lambda: (
+            (done := performance_insights.refresh_pi(ctx, RID, "db.wait_event"))[0].data and done
+        ),
+        20,
+        what="DB load from the PI API",
+    )
+    assert status == ""
+    assert figure.layout.title.text == "DB load by waits (average active sessions)"
+    assert "Timeout:PgSleep" in [t.name for t in figure.data]
+    assert isinstance(rows, list)
+
+
+def test_pi_page_bad_parameters_and_dead_sources(prometheus: str, collector: str) -> None:
+    pi = f"http://127.0.0.1:{COLLECTOR_PORTS + 92}"
+    ctx = context(prometheus, collector, pi)
+    figure, rows, status = performance_insights.refresh_pi(ctx, RID, "db.nonsense")
+    assert (rows, figure.data) == ([], ())
+    assert status.startswith("unknown dimension 'db.nonsense' (one of db.wait_event, ")
+    _, _, status = performance_insights.refresh_pi(ctx, "db-NOSUCHINSTANCE", "db.user")
+    assert status.startswith(f"Performance Insights unavailable at {pi}: GetResourceMetrics: ")
+    assert "db-NOSUCHINSTANCE" in status
+    _, _, status = performance_insights.refresh_pi(ctx, None, "db.user")
+    assert status == "no instance to show"
+    dead = context(prometheus, DEAD, DEAD)
+    assert performance_insights.instance_options(dead) == []
+    figure, _, status = performance_insights.refresh_pi(dead, None, "db.user")
+    assert status == (
+        f"no instance to show: the collector unavailable at {DEAD}: [Errno 111] Connection refused"
+    )
+    assert annotations(figure) == [status]
+    _, _, status = performance_insights.refresh_pi(dead, RID, "db.user")
+    assert status == (
+        f"Performance Insights unavailable at {DEAD}: GetResourceMetrics: "
+        "[Errno 111] Connection refused"
+    )
+
+
+def test_unavailable_figures_say_why_in_red() -> None:
+    figure = figures.time_series_figure(
+        [], title="t", unit="u", legend="{x}", unavailable="Prometheus unavailable at x: y"
+    )
+    [note] = figure.layout.annotations
+    assert (note.text, note.font.color) == ("Prometheus unavailable at x: y", "#d62728")

@@ -1,0 +1,114 @@
+"""A UI whose Prometheus and collector are down says so on every page, in a real browser.
+
+`borealis ui` runs alone here, pointed at ports nobody listens on: no stack is needed, and
+the shared stack's Prometheus keeps running for the other tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+from tests.conftest import PORT_BASE, child_env, wait_for
+
+pytestmark = pytest.mark.ui
+
+UI_ALONE_PORTS = PORT_BASE + 4000  # the UI at +60
+DEAD_PORT = 1  # privileged: nobody listens there
+REFUSED = f"unavailable at http://127.0.0.1:{DEAD_PORT}: [Errno 111] Connection refused"
+
+
+def healthy(url: str) -> bool:
+    with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
+        return bool(response.status == 200)
+
+
+@pytest.fixture(scope="module")
+def lonely_ui(shared_tmp: Path) -> Iterator[str]:
+    state = shared_tmp / "ui-alone"
+    state.mkdir()
+    env = child_env(
+        {
+            "BOREALIS_PORTS__BASE": str(UI_ALONE_PORTS),
+            "BOREALIS_PORTS__PROMETHEUS": str(DEAD_PORT),
+            "BOREALIS_PORTS__COLLECTOR": str(DEAD_PORT),
+            "BOREALIS_PORTS__PI": str(DEAD_PORT),
+        }
+    )
+    with (state / "ui.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "borealis", "ui", "--state-dir", str(state)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{UI_ALONE_PORTS + 60}"
+    try:
+        wait_for(lambda: healthy(url), 30, what="the UI alone")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def status_lines(browser: webdriver.Chrome, selector: str) -> list[str]:
+    return [
+        e.text
+        for e in browser.find_elements(By.CSS_SELECTOR, f"{selector} .unavailable")
+        if e.is_displayed()
+    ]
+
+
+def graph_notes(browser: webdriver.Chrome, graph: str) -> list[str]:
+    return [e.text for e in browser.find_elements(By.CSS_SELECTOR, f"{graph} .annotation-text")]
+
+
+PAGES = (  # path, its status line, a graph on it, what the status line says
+    ("/io", "#io-status", "#read-iops-graph", ["Prometheus " + REFUSED]),
+    (
+        "/replication",
+        "#replication-status",
+        "#lag-graph",
+        ["the collector " + REFUSED + " (no failover markers)", "Prometheus " + REFUSED],
+    ),
+    (
+        "/",
+        "#overview-status",
+        "#load-graph",
+        ["the collector " + REFUSED, "Prometheus " + REFUSED],
+    ),
+    ("/events", "#events-status", None, ["the collector " + REFUSED]),
+)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p[0] for p in PAGES])
+def test_a_page_says_which_source_is_down(
+    browser: webdriver.Chrome, lonely_ui: str, page: tuple[str, str, str | None, list[str]]
+) -> None:
+    path, status, graph, expected = page
+    browser.get(lonely_ui + path)
+    wait_for(lambda: status_lines(browser, status) == expected, 30, what=f"{expected} shown")
+    if graph is not None:
+        # The graph says it too, in place of empty axes.
+        wait_for(
+            lambda: graph_notes(browser, graph) == ["Prometheus " + REFUSED],
+            30,
+            what="the graph's own note",
+        )
+
+
+def test_performance_insights_says_the_collector_is_down(
+    browser: webdriver.Chrome, lonely_ui: str
+) -> None:
+    browser.get(lonely_ui + "/performance-insights")
+    wait_for(
+        lambda: status_lines(browser, "") == ["no instance to show: the collector " + REFUSED],
+        30,
+        what="the PI status line",
+    )
