@@ -20,7 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from alerts.generate import GENERATED
 from dashboards.headless import CHROMEDRIVER, CHROMIUM, chromium_options
 from tests.conftest import LIFECYCLE_PORTS, Stack, wait_for
-from tests.integration.pgpair import MONITOR_PASSWORD, Pair, start_pair, targets_yaml
+from testsupport.pgpair import MONITOR_PASSWORD, Pair, start_pair, targets_yaml
 
 pytestmark = pytest.mark.cluster
 

@@ -15,9 +15,10 @@ import pytest
 
 from cluster import pgctl
 from tests.conftest import INTEGRATION_PORTS, wait_for
-from tests.integration.conftest import MONITOR_PASSWORD, SUPER_PASSWORD, start_server
-from tests.integration.pgpair import CollectorProcess, OtlpReceiver
+from tests.integration.conftest import MONITOR_PASSWORD, SUPER_PASSWORD
 from tests.integration.promproc import PrometheusProcess
+from testsupport.pgpair import CollectorProcess, OtlpReceiver
+from testsupport.postgres import start_server
 
 pytestmark = pytest.mark.integration
 
