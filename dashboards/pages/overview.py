@@ -59,7 +59,7 @@ def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any]:
         series = []
     # Stacked: the areas add up to the total DB load, as PI draws it.
     load = figures.time_series_figure(
-        series, title=panel.title, unit=panel.unit, legend=panel.legend, stacked=True
+        series, title=panel.title, unit=panel.unit_label, legend=panel.legend, stacked=True
     )
     try:
         rows = figures.event_rows(ctx.collector.events(ctx.window_s / 60))[:8]

@@ -22,7 +22,11 @@ def panel_figures(
             series = []
         out.append(
             figures.time_series_figure(
-                series, title=panel.title, unit=panel.unit, legend=panel.legend, markers=markers
+                series,
+                title=panel.title,
+                unit=panel.unit_label,
+                legend=panel.legend,
+                markers=markers,
             )
         )
     return out
