@@ -128,6 +128,8 @@ def _variables(board: Board) -> list[Builder[md.VariableModel]]:
     out: list[Builder[md.VariableModel]] = [datasource]
     cluster_label = board.scope[0][1]
     for variable, label in board.scope:
+        if variable not in board.variables:
+            continue
         matchers = "" if variable == "cluster" else f'{{{cluster_label}=~"$cluster"}}'
         all_value = board.all_instances if variable == "instance" else ".*"
         out.append(

@@ -187,4 +187,5 @@ CLOUDWATCH_CLUSTER = Board(
     CLOUDWATCH_SOURCE,
     tags=("borealis", "cloudwatch"),
     all_instances=".+",
+    variables=("cluster", "role"),
 )

@@ -112,6 +112,7 @@ ALERTS = Board(
     NATIVE_SCOPE,
     NATIVE_SOURCE,
     annotations=(ALARM,),
+    variables=(),  # alerts carry the labels their rules give them: no common filter
 )
 
 SCRAPE_UP = Panel(

@@ -91,6 +91,7 @@ class Board:
     annotations: tuple[Annotation, ...] = ()
     tags: tuple[str, ...] = ("borealis",)
     all_instances: str = ".*"  # the instance variable's All: ".+" to leave out aggregates
+    variables: tuple[str, ...] = ("cluster", "instance", "role")  # those its panels filter on
 
     @property
     def panels(self) -> tuple[Panel, ...]:
