@@ -7,29 +7,39 @@ from typing import Any
 
 from dashboards import figures
 from dashboards.context import UiContext
-from dashboards.data import DataUnavailable
+from dashboards.data import DataUnavailable, Series
 from dashboards.queries import Panel
+
+
+def panel_series(ctx: UiContext, panel: Panel) -> list[Series]:
+    """Every query of the panel, each series named by its query's legend."""
+    out = []
+    for expr, legend in panel.dash_queries:
+        try:
+            found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step)
+        except DataUnavailable:
+            found = []
+        out += [
+            Series({"name": figures.legend_name(legend, s.labels)}, s.times, s.values)
+            for s in found
+        ]
+    return out
 
 
 def panel_figures(
     ctx: UiContext, panels: Sequence[Panel], markers: Sequence[tuple[float, str]] = ()
 ) -> list[Any]:
-    out = []
-    for panel in panels:
-        try:
-            series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
-        except DataUnavailable:
-            series = []
-        out.append(
-            figures.time_series_figure(
-                series,
-                title=panel.title,
-                unit=panel.unit_label,
-                legend=panel.legend,
-                markers=markers,
-            )
+    return [
+        figures.time_series_figure(
+            panel_series(ctx, panel),
+            title=panel.title,
+            unit=panel.unit_label,
+            legend="{name}",
+            markers=markers,
+            stacked=panel.stacked,
         )
-    return out
+        for panel in panels
+    ]
 
 
 def failover_markers(ctx: UiContext) -> list[tuple[float, str]]:

@@ -62,6 +62,11 @@ class Panel:
         return render(self.queries[0].expr, "", DASH_WINDOW)
 
     @property
+    def dash_queries(self) -> tuple[tuple[str, str], ...]:
+        """Every query as the Dash UI runs it, with its legend."""
+        return tuple((render(q.expr, "", DASH_WINDOW), q.legend) for q in self.queries)
+
+    @property
     def legend(self) -> str:
         return self.queries[0].legend
 
