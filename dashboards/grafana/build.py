@@ -79,13 +79,27 @@ def _limit_line(name: str) -> list[md.DynamicConfigValue]:
     ]
 
 
+# Tables show instant values: the time column says nothing.
+HIDE_TIME = md.DataTransformerConfig(
+    id_val="organize", options={"excludeByName": {"Time": True}, "renameByName": {}}
+)
+
+
+def _by_thresholds() -> gd.FieldColor:
+    return gd.FieldColor().mode(md.FieldColorModeId.THRESHOLDS)
+
+
 def _visual(panel: Panel) -> PanelBuilder:
     if panel.kind == "stat":
-        return stat.Panel().color_mode(common.BigValueColorMode.BACKGROUND)
+        return (
+            stat.Panel()
+            .color_mode(common.BigValueColorMode.BACKGROUND)
+            .color_scheme(_by_thresholds())
+        )
     if panel.kind == "table":
-        return table.Panel()
+        return table.Panel().with_transformation(HIDE_TIME)
     if panel.kind == "state":
-        return statetimeline.Panel()
+        return statetimeline.Panel().color_scheme(_by_thresholds())
     series = timeseries.Panel().fill_opacity(30 if panel.stacked else 10).line_width(1)
     series = series.thresholds_style(
         GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED)
