@@ -154,7 +154,8 @@ def statistic_expr(metric: CloudWatchMetric, statistic: Statistic, level: str) -
 
 def role_aggregate_expr(instance_expr: str, statistic: Statistic) -> str:
     """The (DBClusterIdentifier, Role) series from the instance series: the Average of the
-    instances' averages, the Maximum of their maxima, the Sum of their sums..."""
+    instances' averages, the Maximum of their maxima, the Sum of their sums... Its
+    label_replace calls run over the few aggregated series only (clusters x roles)."""
     by = f"{CLUSTER_DIMENSION}, {ROLE_DIMENSION}, job"
     aggregate = f"{ACROSS[statistic]} by ({by}) ({instance_expr})"
     return _copy(cluster_labels(aggregate, CLUSTER_DIMENSION), ROLE_LABEL, ROLE_DIMENSION)
