@@ -10,24 +10,34 @@ SCRAPE_JOB = 'job="borealis"'
 
 def _per_instance(series: str) -> str:
     """`series` with the role label aggregated away: a failover swaps an instance's role
-    label, and changes() must see one series per instance across it."""
+    label, and the instance must stay one series across it."""
     return f"max by (cluster, db_instance) ({series}{{$scope}})"
 
 
-def _changed(series: str) -> str:
-    return f"changes({_per_instance(series)}[1m:5s]) > 0"
+def _before(series: str, window: str) -> str:
+    """The instance's largest value of `series` in `window` up to 15 s ago: what it was
+    before a change, across the gap an instance leaves in its series while it fails over or
+    restarts (a `changes()` window would have to outlast that gap)."""
+    return (
+        f"max by (cluster, db_instance) (max_over_time({series}{{$scope}}[{window}] offset {EDGE}))"
+    )
 
 
+# A change is marked for this long after the first new sample.
+EDGE = "15s"
+# The instance is the writer now and was not in the 5 minutes before.
 FAILOVER = Annotation(
     "Failover",
     f"({_per_instance('borealis_instance_is_writer')} == 1) "
-    f"and on (cluster, db_instance) ({_changed('borealis_instance_is_writer')})",
+    f"and on (cluster, db_instance) ({_before('borealis_instance_is_writer', '5m')} == 0)",
     "failover: {db_instance} is the writer",
     RED,
 )
+# The postmaster started after any start time seen in the 10 minutes before.
 RESTART = Annotation(
     "Restart",
-    _changed("borealis_postmaster_start_time_seconds"),
+    f"{_per_instance('borealis_postmaster_start_time_seconds')} > on (cluster, db_instance) "
+    f"{_before('borealis_postmaster_start_time_seconds', '10m')}",
     "restart: {db_instance}",
     ORANGE,
 )

@@ -19,12 +19,14 @@ import pytest
 import yaml
 
 from tests.cluster.helpers import fault, healthy
-from tests.conftest import PORT_BASE, Stack, stack_processes, wait_for
+from tests.conftest import STACK_PORTS, Stack, stack_processes, wait_for
 from tests.grafana_json import annotations, load_dashboards, substitute, targets, variables
 
 pytestmark = pytest.mark.cluster
 
-GRAFANA_PORTS = PORT_BASE + 4000
+# The upper half of the shared stack's block (a stack listens on base+32 to base+93): below
+# 32768, out of Linux's ephemeral ports, for any base the suite allows.
+GRAFANA_PORTS = STACK_PORTS + 500
 WINDOW_S = 600  # the range the panels are asked for, the last 10 minutes
 # An alarm that fires while any instance is up, so the alert panels and the alarm annotation
 # have something to show whichever alarm pack the stack runs.
@@ -143,11 +145,28 @@ def test_every_grafana_expression_has_data_after_a_failover(loaded: Stack) -> No
     assert sum(len(annotations(model)) for model in dashboards.values()) >= 4
     healthy(loaded)
     _add_probe_alarm(loaded)
+    instances = len(loaded.status()["instances"])
+
+    def recorded_before_the_fault() -> bool:
+        """Prometheus has had every instance's role and start time for 20 s: the failover
+        and restart annotations compare what comes after with that."""
+        return all(
+            len(loaded.prometheus(f"max_over_time({series}[5m] offset 20s)")) >= instances
+            for series in ("borealis_instance_is_writer", "borealis_postmaster_start_time_seconds")
+        )
+
+    wait_for(recorded_before_the_fault, 120, interval=2, what="roles recorded before the fault")
     old = loaded.writer()
     assert fault(loaded, "kill-writer")["instance"] == old["id"]
     wait_for(lambda: loaded.writer()["id"] != old["id"], 120, what="a new writer")
     healthy(loaded)  # the old writer is back, as a reader: a restart
+    last: list[str] = []
+
+    def all_have_data() -> bool:
+        last[:] = _empty_expressions(loaded)
+        return not last
+
     try:
-        wait_for(lambda: not _empty_expressions(loaded), 240, interval=5, what="every panel")
+        wait_for(all_have_data, 240, interval=5, what="every panel")
     except AssertionError:
-        pytest.fail("Grafana expressions without data:\n" + "\n".join(_empty_expressions(loaded)))
+        pytest.fail("Grafana expressions without data:\n" + "\n".join(last))

@@ -21,7 +21,9 @@ from alerts.cloudwatch import CLUSTER_METRICS, INSTANCE_METRICS, cloudwatch_snak
 from dashboards import queries
 from dashboards.grafana import generate
 from dashboards.grafana.build import ALERTMANAGER_UID, PROMETHEUS_UID
+from dashboards.queries import health
 from dashboards.queries.cloudwatch import UNITS
+from dashboards.queries.model import render
 from tests.grafana_json import (
     BUILTINS,
     DEPLOY,
@@ -228,3 +230,45 @@ def test_json_round_trips_through_grafanas_dashboard_model(uid: str) -> None:
         for key in PROMETHEUS_ANNOTATION_KEYS:
             entry.pop(key, None)
     assert again == expected
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is installed by make install")
+def test_failover_and_restart_annotations_mark_a_change_across_a_long_gap(
+    tmp_path: Path,
+) -> None:
+    """A reader promoted after 100 s without samples (longer than any changes() window), and
+    the old writer back as a reader with a new postmaster: each marked right after the
+    change, for 15 s, and not before."""
+    instance = 'cluster="c1",db_instance="i2",job="borealis",instance="x",az="local-1b"'
+    old = 'cluster="c1",db_instance="i1",job="borealis",instance="x",az="local-1a"'
+    series = {
+        f'borealis_instance_is_writer{{{instance},role="reader"}}': "0x24 stale",
+        f'borealis_instance_is_writer{{{instance},role="writer"}}': "_x44 1x20",
+        f'borealis_postmaster_start_time_seconds{{{old},role="writer"}}': "1000x24 stale",
+        f'borealis_postmaster_start_time_seconds{{{old},role="reader"}}': "_x44 2000x20",
+    }
+    cases = []
+    for annotation, who in ((health.FAILOVER, "i2"), (health.RESTART, "i1")):
+        expr = f"count by (db_instance) ({render(annotation.expr, '', '10s')})"
+        for at, marked in (("200s", False), ("220s", True), ("230s", True), ("240s", False)):
+            samples = [{"labels": f'{{db_instance="{who}"}}', "value": 1}] if marked else []
+            cases.append({"expr": expr, "eval_time": at, "exp_samples": samples})
+    rules = tmp_path / "none.yml"
+    rules.write_text("groups: []\n")
+    spec = {
+        "rule_files": [str(rules)],
+        "evaluation_interval": "5s",
+        "tests": [
+            {
+                "interval": "5s",
+                "input_series": [{"series": k, "values": v} for k, v in series.items()],
+                "promql_expr_test": cases,
+            }
+        ],
+    }
+    path = tmp_path / "annotations.yml"
+    path.write_text(yaml.safe_dump(spec))
+    done = subprocess.run(
+        [PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
