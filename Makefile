@@ -32,6 +32,7 @@ status:
 
 generate: $(STAMP)
 	$(BIN)/python -m alerts.generate
+	$(BIN)/python -m dashboards.grafana.generate
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +40,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m alerts.generate --check
+	$(BIN)/python -m dashboards.grafana.generate --check
 
 PYTEST := TMPDIR=$(CURDIR)/.test-tmp $(BIN)/pytest -p no:cacheprovider
 

@@ -1,4 +1,4 @@
-"""I/O per instance: ReadIOPS and WriteIOPS."""
+"""I/O per instance: IOPS, throughput and latency, and the cluster volume's I/O."""
 
 from __future__ import annotations
 
@@ -6,12 +6,24 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids, queries
+from dashboards import ids
 from dashboards.context import UiContext
 from dashboards.pages.panels import panel_figures, status_line
+from dashboards.queries import cluster as queries
 
 PATH = "/io"
 TITLE = "I/O"
+
+
+GRAPHS = (
+    (ids.READ_IOPS_GRAPH, queries.READ_IOPS),
+    (ids.WRITE_IOPS_GRAPH, queries.WRITE_IOPS),
+    (ids.READ_THROUGHPUT_GRAPH, queries.READ_THROUGHPUT),
+    (ids.WRITE_THROUGHPUT_GRAPH, queries.WRITE_THROUGHPUT),
+    (ids.READ_LATENCY_GRAPH, queries.READ_LATENCY),
+    (ids.WRITE_LATENCY_GRAPH, queries.WRITE_LATENCY),
+    (ids.VOLUME_IOPS_GRAPH, queries.VOLUME_IOPS),
+)
 
 
 def layout(ctx: UiContext) -> Any:
@@ -19,24 +31,24 @@ def layout(ctx: UiContext) -> Any:
         [
             html.H2("I/O per instance"),
             html.Div(id=ids.IO_STATUS),
-            dcc.Graph(id=ids.READ_IOPS_GRAPH),
-            dcc.Graph(id=ids.WRITE_IOPS_GRAPH),
+            *(dcc.Graph(id=graph_id) for graph_id, _ in GRAPHS),
         ]
     )
 
 
-def figures_for(ctx: UiContext) -> tuple[Any, Any, list[Any]]:
+def figures_for(ctx: UiContext) -> tuple[Any, ...]:
+    """Every graph's figure, then the status line (what did not answer)."""
     problems: list[str] = []
-    read, write = panel_figures(ctx, (queries.READ_IOPS, queries.WRITE_IOPS), problems=problems)
-    return read, write, status_line(problems)
+    markers = ()
+    graphs = panel_figures(ctx, [panel for _, panel in GRAPHS], markers, problems)
+    return (*graphs, status_line(problems))
 
 
 def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(
-        Output(ids.READ_IOPS_GRAPH, "figure"),
-        Output(ids.WRITE_IOPS_GRAPH, "figure"),
+        *(Output(graph_id, "figure") for graph_id, _ in GRAPHS),
         Output(ids.IO_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
     )
-    def refresh(_: int) -> tuple[Any, Any, list[Any]]:
+    def refresh(_: int) -> tuple[Any, ...]:
         return figures_for(ctx)

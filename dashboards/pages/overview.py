@@ -66,7 +66,7 @@ def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any, list[Any]]:
     load = figures.time_series_figure(
         series,
         title=panel.title,
-        unit=panel.unit,
+        unit=panel.unit_label,
         legend=panel.legend,
         stacked=True,
         unavailable=unavailable,

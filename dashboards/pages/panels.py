@@ -10,10 +10,31 @@ from dash import html
 
 from dashboards import figures
 from dashboards.context import UiContext
-from dashboards.data import DataUnavailable
+from dashboards.data import DataUnavailable, Series
 from dashboards.queries import Panel
 
 UNAVAILABLE_CLASS = "unavailable"
+
+
+def panel_series(
+    ctx: UiContext, panel: Panel, problems: list[str] | None = None
+) -> tuple[list[Series], str | None]:
+    """Every query of the panel, each series named by its query's legend, and what went wrong
+    fetching them (also appended to `problems`, once per distinct reason)."""
+    out: list[Series] = []
+    unavailable = None
+    for expr, legend in panel.dash_queries:
+        try:
+            found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step)
+        except DataUnavailable as exc:
+            found, unavailable = [], str(exc)
+            if problems is not None and unavailable not in problems:
+                problems.append(unavailable)
+        out += [
+            Series({"name": figures.legend_name(legend, s.labels)}, s.times, s.values)
+            for s in found
+        ]
+    return out, unavailable
 
 
 def panel_figures(
@@ -22,23 +43,19 @@ def panel_figures(
     markers: Sequence[tuple[float, str]] = (),
     problems: list[str] | None = None,
 ) -> list[Any]:
-    """One figure per panel; what went wrong fetching them is appended to `problems`."""
+    """One figure per panel; a source that did not answer is said on the graph and appended
+    to `problems` for the page's status line."""
     out = []
     for panel in panels:
-        unavailable = None
-        try:
-            series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
-        except DataUnavailable as exc:
-            series, unavailable = [], str(exc)
-            if problems is not None and unavailable not in problems:
-                problems.append(unavailable)
+        series, unavailable = panel_series(ctx, panel, problems)
         out.append(
             figures.time_series_figure(
                 series,
                 title=panel.title,
-                unit=panel.unit,
-                legend=panel.legend,
+                unit=panel.unit_label,
+                legend="{name}",
                 markers=markers,
+                stacked=panel.stacked,
                 unavailable=unavailable,
             )
         )

@@ -1,4 +1,4 @@
-"""Replication lag per reader, with failovers marked."""
+"""Replication lag per reader, shipping vs applying, with failovers marked."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids, queries
+from dashboards import ids
 from dashboards.context import UiContext
 from dashboards.pages.panels import failover_markers, panel_figures, status_line
+from dashboards.queries import cluster as queries
 
 PATH = "/replication"
 TITLE = "Replication"
+
+
+GRAPHS = (
+    (ids.LAG_GRAPH, queries.REPLICA_LAG),
+    (ids.LAG_BYTES_GRAPH, queries.REPLICA_LAG_BYTES),
+    (ids.STAGE_LAG_GRAPH, queries.STAGE_LAG),
+    (ids.STAGE_LAG_BYTES_GRAPH, queries.STAGE_LAG_BYTES),
+)
 
 
 def layout(ctx: UiContext) -> Any:
@@ -19,27 +28,24 @@ def layout(ctx: UiContext) -> Any:
         [
             html.H2("Replication lag"),
             html.Div(id=ids.REPLICATION_STATUS),
-            dcc.Graph(id=ids.LAG_GRAPH),
-            dcc.Graph(id=ids.LAG_BYTES_GRAPH),
+            *(dcc.Graph(id=graph_id) for graph_id, _ in GRAPHS),
         ]
     )
 
 
-def figures_for(ctx: UiContext) -> tuple[Any, Any, list[Any]]:
+def figures_for(ctx: UiContext) -> tuple[Any, ...]:
+    """Every graph's figure, then the status line (what did not answer)."""
     problems: list[str] = []
     markers = failover_markers(ctx, problems)
-    lag, lag_bytes = panel_figures(
-        ctx, (queries.REPLICA_LAG, queries.REPLICA_LAG_BYTES), markers, problems
-    )
-    return lag, lag_bytes, status_line(problems)
+    graphs = panel_figures(ctx, [panel for _, panel in GRAPHS], markers, problems)
+    return (*graphs, status_line(problems))
 
 
 def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(
-        Output(ids.LAG_GRAPH, "figure"),
-        Output(ids.LAG_BYTES_GRAPH, "figure"),
+        *(Output(graph_id, "figure") for graph_id, _ in GRAPHS),
         Output(ids.REPLICATION_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
     )
-    def refresh(_: int) -> tuple[Any, Any, list[Any]]:
+    def refresh(_: int) -> tuple[Any, ...]:
         return figures_for(ctx)

@@ -50,5 +50,13 @@ def test_cloudwatch_series_exist_for_every_instance_role_and_the_cluster(stack: 
     roles = stack.prometheus('aws_rds_engine_uptime_minimum{dimension_DBInstanceIdentifier=""}')
     assert {r["metric"].get("dimension_Role") for r in roles} >= {"WRITER", "READER"}
     volume = stack.prometheus("aws_rds_volume_bytes_used_average")
-    assert [set(r["metric"]) for r in volume] == [{"__name__", "dimension_DBClusterIdentifier"}]
+    assert [set(r["metric"]) for r in volume] == [
+        {
+            "__name__", "dimension_DBClusterIdentifier", "dbcluster_identifier", "name",
+            "region", "account_id", "job",
+        }
+    ]  # fmt: skip
+    assert volume[0]["metric"]["name"] == (
+        f"arn:aws:rds:local-1:000000000000:cluster:{volume[0]['metric']['dbcluster_identifier']}"
+    )
     assert float(volume[0]["value"][1]) > 10_000_000

@@ -252,7 +252,7 @@ def test_the_collector_client_reads_events_and_targets(collector: str) -> None:
 
 
 def test_io_page_draws_the_series_and_no_status(prometheus: str, collector: str) -> None:
-    read, write, status = io.figures_for(context(prometheus, collector))
+    read, write, *_, status = io.figures_for(context(prometheus, collector))
     assert status == []
     assert [t.name for t in read.data] == ["ui-1"]
     assert steady(read.data[0].y, 10.0)
@@ -261,7 +261,7 @@ def test_io_page_draws_the_series_and_no_status(prometheus: str, collector: str)
 
 
 def test_io_page_says_prometheus_is_down_instead_of_empty_graphs(collector: str) -> None:
-    read, write, status = io.figures_for(context(DEAD, collector))
+    read, write, *_, status = io.figures_for(context(DEAD, collector))
     message = f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"
     assert texts(status) == [message]
     assert [status[0].className] == ["unavailable"]
@@ -273,7 +273,7 @@ def test_io_page_says_prometheus_is_down_instead_of_empty_graphs(collector: str)
 def test_replication_page_marks_failovers_from_the_collector(
     prometheus: str, collector: str
 ) -> None:
-    lag, lag_bytes, status = replication.figures_for(context(prometheus, collector))
+    lag, lag_bytes, *_, status = replication.figures_for(context(prometheus, collector))
     assert status == []
     assert [t.name for t in lag.data] == ["ui-2"]
     assert set(lag.data[0].y) == {250.0}
@@ -283,7 +283,7 @@ def test_replication_page_marks_failovers_from_the_collector(
 
 
 def test_replication_page_with_both_sources_down_names_both() -> None:
-    lag, _, status = replication.figures_for(context(DEAD, DEAD))
+    lag, *_, status = replication.figures_for(context(DEAD, DEAD))
     assert texts(status) == [
         f"the collector unavailable at {DEAD}: [Errno 111] Connection refused "
         "(no failover markers)",

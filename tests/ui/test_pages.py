@@ -65,16 +65,36 @@ def test_replication_page_plots_lag_per_reader(browser: webdriver.Chrome, stack:
         )
 
     wait_for(lambda: all(r in legend() for r in readers), 30, what=f"legend with {readers}")
+
+    def stages() -> str:
+        return " ".join(
+            e.text for e in browser.find_elements(By.CSS_SELECTOR, "#stage-lag-graph .legendtext")
+        )
+
+    # Ship and apply per reader, from the same query definitions Grafana's panel uses.
+    wait_for(
+        lambda: all(f"{r} {stage}" in stages() for r in readers for stage in ("ship", "apply")),
+        30,
+        what="ship and apply lag per reader",
+    )
     assert severe_console_errors(browser) == []
 
 
 def test_io_page_plots_iops_per_instance(browser: webdriver.Chrome, stack: Stack) -> None:
     open_page(browser, stack, "/io")
-    for graph in ("#read-iops-graph", "#write-iops-graph"):
+    graphs = ("#read-iops-graph", "#write-iops-graph", "#read-latency-graph", "#volume-iops-graph")
+    for graph in graphs:
         WebDriverWait(browser, 30).until(
             ec.presence_of_element_located((By.CSS_SELECTOR, f"{graph} .main-svg"))
         )
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#read-iops-graph .legendtext"), 30)
+
+    def volume() -> str:
+        found = browser.find_elements(By.CSS_SELECTOR, "#volume-iops-graph .legendtext")
+        return " ".join(e.text for e in found)
+
+    # Both queries of the panel: the volume's reads and writes.
+    wait_for(lambda: "read " in volume() and "write " in volume(), 30, what="volume reads, writes")
 
 
 def test_events_page_highlights_a_requested_failover(

@@ -55,8 +55,17 @@ def test_required_series_are_recorded() -> None:
     cloudwatch = {r for r in records if ":" not in r}  # `instance:...:10s` are samples
     assert cloudwatch == {
         series_name(m.name, s) for m in INSTANCE_METRICS + CLUSTER_METRICS for s in m.statistics
-    }
+    } | {"aws_rds_info"}
     assert series_name("ReadIOPS", Statistic.MAXIMUM) == "aws_rds_read_iops_maximum"
+    assert series_name("ReadIOPS", Statistic.SAMPLE_COUNT) == "aws_rds_read_iops_sample_count"
+    assert series_name("DBLoad", Statistic.SUM) == "aws_rds_dbload_sum"
+
+
+def test_every_series_carries_the_exporters_static_labels() -> None:
+    rules = generate.FILES["cloudwatch-recording.yml"]()["groups"][0]["rules"]  # type: ignore[index]
+    for rule in rules:
+        if ":" not in rule["record"]:
+            assert rule["labels"] == {"region": "local-1", "account_id": "000000000000"}
 
 
 # aurora-facts §1.2: every Aurora PostgreSQL metric with a PostgreSQL 15 source. Left out on
@@ -86,11 +95,7 @@ def test_every_aurora_postgresql_metric_with_a_local_source_is_there() -> None:
     assert {m.name for m in INSTANCE_METRICS} == INSTANCE_LEVEL
     assert {m.name for m in CLUSTER_METRICS} == CLUSTER_LEVEL
     for metric in INSTANCE_METRICS + CLUSTER_METRICS:
-        assert set(metric.statistics) >= {
-            Statistic.AVERAGE,
-            Statistic.MAXIMUM,
-            Statistic.MINIMUM,
-        }
+        assert set(metric.statistics) == set(Statistic)
         assert metric.unit in {
             "Percent", "Bytes", "Bytes/Second", "Count", "Count/Second", "Seconds",
             "Milliseconds", "None",
@@ -189,8 +194,26 @@ def test_recording_rules_compute_cloudwatch_values(tmp_path: Path, promtool: str
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+ARN = "arn:aws:rds:local-1:000000000000"
+
+
+def _exporter_labels(dims: dict[str, str]) -> dict[str, str]:
+    """The labels YACE and cloudwatch_exporter put beside the dimensions: region, account,
+    the resource ARN as `name`, the snake-cased dimensions, and the scrape job."""
+    labels = {**dims, "region": "local-1", "account_id": "000000000000", "job": "borealis"}
+    labels["dbcluster_identifier"] = dims["dimension_DBClusterIdentifier"]
+    if "dimension_Role" in dims:
+        labels["role"] = dims["dimension_Role"]
+    if "dimension_DBInstanceIdentifier" in dims:
+        labels["dbinstance_identifier"] = dims["dimension_DBInstanceIdentifier"]
+        labels["name"] = f"{ARN}:db:{dims['dimension_DBInstanceIdentifier']}"
+    else:
+        labels["name"] = f"{ARN}:cluster:{dims['dimension_DBClusterIdentifier']}"
+    return labels
+
+
 def _series(name: str, labels: dict[str, str]) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(_exporter_labels(labels).items()))
     return f"{name}{{{inner}}}"
 
 
@@ -282,6 +305,19 @@ CASES: list[tuple[str, str, list[tuple[str, float]]]] = [
     (f"aws_rds_dbload_average{INSTANCES_ONLY}", "2m", [("w", 2), ("rb", 1)]),
     (f"aws_rds_dbload_non_cpu_average{INSTANCES_ONLY}", "2m", [("w", 1), ("rb", 0)]),
     (f"aws_rds_dbload_relative_to_num_vcpus_average{INSTANCES_ONLY}", "2m", [("w", 1)]),
+    # Sum and SampleCount over the same datapoints: Sum / SampleCount is the Average, per
+    # instance and per role (the readers' 1 and 0 average to 0.5).
+    (
+        "aws_rds_read_iops_sum / aws_rds_read_iops_sample_count",
+        "2m",
+        [("w", 2), ("rb", 1), ("rc", 0), ("writers", 2), ("readers", 0.5)],
+    ),
+    # A datapoint every 5 s: 12 a minute (13 where the range includes both ends).
+    (
+        f"aws_rds_read_iops_sample_count{INSTANCES_ONLY} >= bool 12",
+        "2m",
+        [("w", 1), ("rb", 1), ("rc", 1)],
+    ),
     # Readers: per instance, then by role: the mean of the averages, max of the maxima.
     (
         f"aws_rds_aurora_replica_lag_average{INSTANCES_ONLY}",
@@ -312,6 +348,8 @@ VOLUME_CASES: list[tuple[str, str, list[tuple[str, float]]]] = [
     ("aws_rds_volume_read_iops_average", "6m", [("cluster", 900)]),
     ("aws_rds_volume_read_iops_maximum", "6m", [("cluster", 900)]),
     ("aws_rds_volume_write_iops_minimum", "6m", [("cluster", 60)]),
+    ("aws_rds_volume_read_iops_sum", "6m", [("cluster", 900)]),
+    ("aws_rds_volume_read_iops_sample_count", "6m", [("cluster", 1)]),
 ]
 
 
@@ -353,3 +391,53 @@ def _promtool_test(
             for expr, at, samples in cases
         ],
     }
+
+
+def test_info_series_names_every_instance_and_cluster_with_tags(
+    tmp_path: Path, promtool: str
+) -> None:
+    """YACE's `aws_rds_info`: value 0, `name` the ARN, tags as `tag_` labels."""
+    tests = {
+        "rule_files": [str(generate.GENERATED / "cloudwatch-recording.yml")],
+        "evaluation_interval": "5s",
+        "tests": [
+            {
+                "interval": "5s",
+                "input_series": [
+                    {"series": f"borealis_up{{{WRITER}}}", "values": "1x12"},
+                    {"series": f"borealis_up{{{READER_B}}}", "values": "1x12"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": "aws_rds_info",
+                        "eval_time": "30s",
+                        "exp_samples": [
+                            {"labels": _info(f"{ARN}:db:c1-w", "writer", "local-1a"), "value": 0},
+                            {"labels": _info(f"{ARN}:db:c1-rb", "reader", "local-1b"), "value": 0},
+                            {"labels": _info(f"{ARN}:cluster:c1"), "value": 0},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "info.yml"
+    path.write_text(yaml.safe_dump(tests))
+    done = subprocess.run(
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _info(name: str, role: str = "", az: str = "") -> str:
+    labels = {
+        "name": name,
+        "region": "local-1",
+        "account_id": "000000000000",
+        "job": "borealis",
+        "tag_borealis_cluster": "c1",
+    }
+    if role:
+        labels |= {"tag_borealis_role": role, "tag_borealis_az": az}
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"aws_rds_info{{{inner}}}"

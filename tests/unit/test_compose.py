@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import yaml
 from compose_spec import PyCompose
 
 from core.settings import load_settings
+from tests.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -193,7 +193,6 @@ def test_prometheus_scrapes_the_borealis_collector_and_loads_the_rules() -> None
     assert list((ROOT / "alerts/generated").glob("*.yml"))
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool: make install")
 def test_promtool_accepts_the_compose_prometheus_config(tmp_path: Path) -> None:
     # Rewrite the in-container rule path to the checkout so promtool checks the rules too.
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
@@ -201,16 +200,21 @@ def test_promtool_accepts_the_compose_prometheus_config(tmp_path: Path) -> None:
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     done = subprocess.run(
-        ["promtool", "check", "config", str(path)], capture_output=True, text=True, check=False
+        [require_binary("promtool"), "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout + done.stderr
 
 
-@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool: make install")
 def test_amtool_accepts_the_compose_alertmanager_config() -> None:
     path = ROOT / "deploy/alertmanager/alertmanager.yml"
     done = subprocess.run(
-        ["amtool", "check-config", str(path)], capture_output=True, text=True, check=False
+        [require_binary("amtool"), "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr

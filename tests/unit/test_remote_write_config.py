@@ -3,16 +3,15 @@ accepts the whole generated config."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from borealis import prometheus
 from core.paths import StatePaths
 from core.settings import load_settings
+from tests.binaries import require_binary
 
 
 def test_no_url_no_remote_write(tmp_path: Path) -> None:
@@ -48,7 +47,6 @@ def test_basic_auth_headers_and_queue_settings(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool: make install")
 def test_promtool_accepts_the_generated_config_with_remote_write(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("t\n")
@@ -66,6 +64,9 @@ def test_promtool_accepts_the_generated_config_with_remote_write(tmp_path: Path)
         "Bearer"
     )
     done = subprocess.run(
-        ["promtool", "check", "config", str(path)], capture_output=True, text=True, check=False
+        [require_binary("promtool"), "check", "config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr

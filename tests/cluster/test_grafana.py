@@ -1,0 +1,172 @@
+"""Every PromQL expression of every generated Grafana dashboard — panel targets, template
+variables, annotations — answers with data from a real stack under load, after a failover
+(the failover and restart annotations need one) and with an alarm firing.
+
+The expressions are read from the committed JSON and their variables filled the way Grafana
+fills them: each variable's own query run first, its values joined as a regex alternation.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.cluster.helpers import fault, healthy
+from tests.conftest import STACK_PORTS, Stack, stack_processes, wait_for
+from tests.grafana_json import annotations, load_dashboards, substitute, targets, variables
+
+pytestmark = pytest.mark.cluster
+
+# The upper half of the shared stack's block (a stack listens on base+32 to base+93): below
+# 32768, out of Linux's ephemeral ports, for any base the suite allows.
+GRAFANA_PORTS = STACK_PORTS + 500
+WINDOW_S = 600  # the range the panels are asked for, the last 10 minutes
+# An alarm that fires while any instance is up, so the alert panels and the alarm annotation
+# have something to show whichever alarm pack the stack runs.
+PROBE_RULES = {
+    "groups": [
+        {
+            "name": "grafana-acceptance",
+            "rules": [
+                {
+                    "alert": "GrafanaAcceptanceProbe",
+                    "expr": "max by (cluster) (borealis_up) == 1",
+                    "labels": {"severity": "info"},
+                    "annotations": {"summary": "The Grafana acceptance test's probe alarm."},
+                }
+            ],
+        }
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def loaded(shared_tmp: Path) -> Iterator[Stack]:
+    """A stack of its own (a writer, 2 readers) with `borealis up`'s light workload on."""
+    state_dir = shared_tmp / "grafana"
+    running = Stack(state_dir, {"BOREALIS_PORTS__BASE": str(GRAFANA_PORTS)})
+    done = running.cli("up", "--detach", "--readers", "2", timeout=300)
+    if done.returncode != 0:
+        running.cli("down", timeout=180)
+        pytest.fail(f"borealis up failed: {done.stderr}")
+    yield running
+    done = running.cli("down", timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert stack_processes(running.state_dir) == []
+
+
+def _api(stack: Stack, path: str, params: dict[str, Any]) -> Any:
+    url = stack.status_cache.setdefault("prometheus", stack.status()["services"]["prometheus"])
+    query = urllib.parse.urlencode(params, doseq=True)
+    with urllib.request.urlopen(f"{url}/api/v1/{path}?{query}", timeout=30) as response:  # noqa: S310
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def _range(stack: Stack, expr: str) -> list[Any]:
+    end = stack_time(stack)
+    params = {"query": expr, "start": end - WINDOW_S, "end": end, "step": 5}
+    return list(_api(stack, "query_range", params)["result"])
+
+
+def stack_time(stack: Stack) -> float:
+    return float(_api(stack, "query", {"query": "time()"})["result"][0])
+
+
+def _label_values(stack: Stack, query: str, values: dict[str, str]) -> list[str]:
+    """Grafana's `label_values(selector, label)`: the label's values on the selected series."""
+    inner = query.strip().removeprefix("label_values(").removesuffix(")")
+    selector, label = (part.strip() for part in inner.rsplit(",", 1))
+    end = stack_time(stack)
+    data = _api(
+        stack,
+        "series",
+        {"match[]": substitute(selector, values), "start": end - WINDOW_S, "end": end},
+    )
+    return sorted({series[label] for series in data if series.get(label)})
+
+
+def _fill_variables(stack: Stack, model: dict[str, Any]) -> dict[str, str]:
+    """Each variable's query, in order (later ones use earlier ones), every value chosen."""
+    values = {"datasource": "borealis-prometheus"}
+    for variable in variables(model):
+        if variable["type"] != "query":
+            continue
+        found = _label_values(stack, variable["query"], values)
+        assert found, f"{model['uid']}: variable {variable['name']} has no values"
+        values[variable["name"]] = "(" + "|".join(found) + ")"
+    return values
+
+
+def _add_probe_alarm(stack: Stack) -> None:
+    rule_dir = stack.state_dir / "prometheus" / "rules"
+    (rule_dir / "grafana-acceptance.yml").write_text(yaml.safe_dump(PROBE_RULES))
+    url = stack.status()["services"]["prometheus"]
+    request = urllib.request.Request(f"{url}/-/reload", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+        pass
+
+
+def _empty_expressions(stack: Stack) -> list[str]:
+    empty = []
+    for uid, model in load_dashboards().items():
+        try:
+            values = _fill_variables(stack, model)
+        except AssertionError as exc:
+            empty.append(str(exc))
+            continue
+        for title, target in targets(model):
+            expr = substitute(target["expr"], values)
+            if target.get("instant"):
+                result = _api(stack, "query", {"query": expr})["result"]
+            else:
+                result = _range(stack, expr)
+            if not result:
+                empty.append(f"{uid}: {title}: {expr}")
+        for annotation in annotations(model):
+            expr = substitute(annotation["expr"], values)
+            if not _range(stack, expr):
+                empty.append(f"{uid}: annotation {annotation['name']}: {expr}")
+    return empty
+
+
+def test_every_grafana_expression_has_data_after_a_failover(loaded: Stack) -> None:
+    dashboards = load_dashboards()
+    assert len(dashboards) >= 9
+    assert sum(len(targets(model)) for model in dashboards.values()) > 80
+    assert sum(len(annotations(model)) for model in dashboards.values()) >= 4
+    healthy(loaded)
+    _add_probe_alarm(loaded)
+    instances = len(loaded.status()["instances"])
+
+    def recorded_before_the_fault() -> bool:
+        """Prometheus has had every instance's role and start time for 20 s: the failover
+        and restart annotations compare what comes after with that."""
+        return all(
+            len(loaded.prometheus(f"max_over_time({series}[5m] offset 20s)")) >= instances
+            for series in ("borealis_instance_is_writer", "borealis_postmaster_start_time_seconds")
+        )
+
+    wait_for(recorded_before_the_fault, 120, interval=2, what="roles recorded before the fault")
+    old = loaded.writer()
+    assert fault(loaded, "kill-writer")["instance"] == old["id"]
+    wait_for(lambda: loaded.writer()["id"] != old["id"], 120, what="a new writer")
+    healthy(loaded)  # the old writer is back, as a reader: a restart
+    last: list[str] = []
+
+    def all_have_data() -> bool:
+        last[:] = _empty_expressions(loaded)
+        return not last
+
+    try:
+        wait_for(all_have_data, 240, interval=5, what="every panel")
+    except AssertionError:
+        pytest.fail("Grafana expressions without data:\n" + "\n".join(last))
