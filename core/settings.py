@@ -39,6 +39,7 @@ class Ports:
     collector: int | None = None
     pi: int | None = None
     alertmanager: int | None = None
+    cloudwatch: int | None = None
 
     _OFFSETS: typing.ClassVar[dict[str, int]] = {
         "cluster_endpoint": 32,
@@ -49,6 +50,7 @@ class Ports:
         "collector": 91,
         "pi": 92,
         "alertmanager": 93,
+        "cloudwatch": 94,
     }
 
     def port(self, name: str) -> int:
