@@ -22,6 +22,7 @@ from alerts.cloudwatch_api.series import (
     LABEL_DIMENSIONS,
     NAMESPACE,
     STATISTICS,
+    UNITS,
     MetricInfo,
     PrometheusReader,
     by_sample_name,
@@ -35,37 +36,6 @@ MAX_DATAPOINTS = 1440  # GetMetricStatistics' limit per call
 LIST_PAGE = 500  # ListMetrics returns up to 500 metrics a call
 MAX_STEPS = 10_000  # Prometheus answers at most 11,000 points a series per range query
 DAY = 86_400
-UNITS = frozenset(  # StandardUnit
-    {
-        "Seconds",
-        "Microseconds",
-        "Milliseconds",
-        "Bytes",
-        "Kilobytes",
-        "Megabytes",
-        "Gigabytes",
-        "Terabytes",
-        "Bits",
-        "Kilobits",
-        "Megabits",
-        "Gigabits",
-        "Terabits",
-        "Percent",
-        "Count",
-        "Bytes/Second",
-        "Kilobytes/Second",
-        "Megabytes/Second",
-        "Gigabytes/Second",
-        "Terabytes/Second",
-        "Bits/Second",
-        "Kilobits/Second",
-        "Megabits/Second",
-        "Gigabits/Second",
-        "Terabits/Second",
-        "Count/Second",
-        "None",
-    }
-)
 
 
 def bad_value(message: str) -> ApiError:

@@ -5,20 +5,27 @@ real app served by waitress. The read side is in tests/integration/test_cloudwat
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from alerts.cloudwatch import CLUSTER_DIMENSION
 from alerts.cloudwatch_api import start_service
 from alerts.cloudwatch_api.expressions import evaluate
+from alerts.cloudwatch_api.series import DIMENSION_LABELS, UNITS, catalogue
 from core.httpapi import ApiError, HttpServer
 
 TARGET = "GraniteServiceVersion20100801."
@@ -296,3 +303,66 @@ def test_metric_math() -> None:
     for bad in ("a +", "a b", "FOO(a)", "1 / 0", "(a"):
         with pytest.raises(ApiError):
             evaluate(bad, {"a": a})
+
+
+# --- the AWS CLI ----------------------------------------------------------------------------
+
+AWS = Path(sys.executable).with_name("aws")
+
+
+@pytest.mark.skipif(not AWS.exists(), reason="awscli is a test dependency (pyproject.toml)")
+def test_the_aws_cli_manages_alarms(api: HttpServer) -> None:
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "borealis",
+        "AWS_SECRET_ACCESS_KEY": "borealis",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+    def aws(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(AWS), "cloudwatch", *args, "--endpoint-url", api.url, "--output", "json"]
+        return subprocess.run(
+            command, check=False, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    made = aws(
+        "put-metric-alarm",
+        *("--alarm-name", "cli-cpu", "--namespace", "AWS/RDS", "--metric-name", "CPUUtilization"),
+        *("--dimensions", "Name=DBInstanceIdentifier,Value=db1", "--statistic", "Average"),
+        *("--period", "60", "--evaluation-periods", "3", "--datapoints-to-alarm", "2"),
+        *("--threshold", "80", "--comparison-operator", "GreaterThanOrEqualToThreshold"),
+    )
+    assert made.returncode == 0, made.stderr
+    assert aws("set-alarm-state", "--alarm-name", "cli-cpu", "--state-value", "ALARM",
+               "--state-reason", "drill").returncode == 0  # fmt: skip
+    described = json.loads(aws("describe-alarms", "--alarm-names", "cli-cpu").stdout)
+    (alarm,) = described["MetricAlarms"]
+    assert (alarm["StateValue"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (
+        "ALARM",
+        2,
+        80.0,
+    )
+    missing = aws("delete-alarms", "--alarm-names", "nope")
+    assert missing.returncode == 255
+    assert "(ResourceNotFound)" in missing.stderr
+
+
+# --- the series the API reads are the ones the recording rules write ------------------------
+
+
+def test_every_series_the_api_reads_is_recorded_with_its_dimension_labels() -> None:
+    rules_file = Path(__file__).parents[2] / "alerts/generated/cloudwatch-recording.yml"
+    rules = yaml.safe_load(rules_file.read_text())["groups"][0]["rules"]
+    recorded = {rule["record"]: rule["expr"] for rule in rules}
+    for metric in catalogue().values():
+        assert metric.unit in UNITS, metric.name
+        for level, name in metric.samples.items():
+            assert name in recorded, name
+            labels = DIMENSION_LABELS.values() if level == "instance" else [CLUSTER_DIMENSION]
+            for label in labels:
+                assert f'"{label}"' in recorded[name], (name, label)
+    assert catalogue()["CPUUtilization"].unit == "Percent"
+    assert catalogue()["AuroraReplicaLag"].unit == "Milliseconds"
+    assert set(catalogue()["VolumeBytesUsed"].samples) == {"cluster"}
