@@ -85,8 +85,17 @@ def start_prometheus(root: Path, port: int, start: int) -> Iterator[KnownData]:
         check=True,
         capture_output=True,
     )
+    for url in run_prometheus(root, port, "global: {}\n"):
+        yield KnownData(start, url)
+
+
+def run_prometheus(root: Path, port: int, config_text: str) -> Iterator[str]:
+    """A real Prometheus on 127.0.0.1:`port` with its TSDB in `root`/tsdb: yields its URL
+    once ready, stops it after."""
+    data = root / "tsdb"
+    data.mkdir(parents=True, exist_ok=True)
     config = root / "prometheus.yml"
-    config.write_text("global: {}\n")
+    config.write_text(config_text)
     log = (root / "prometheus.log").open("w")
     process = subprocess.Popen(
         [
@@ -107,7 +116,7 @@ def start_prometheus(root: Path, port: int, start: int) -> Iterator[KnownData]:
                 return bool(response.status == 200)
 
         wait_for(ready, 60, what="prometheus ready")
-        yield KnownData(start, url)
+        yield url
     finally:
         process.terminate()
         try:
