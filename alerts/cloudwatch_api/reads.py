@@ -57,6 +57,15 @@ def aligned_start(start: float, now: float) -> int:
     return int(math.floor(start / grain) * grain)
 
 
+def retained(start: float, now: float, period: int) -> bool:
+    """Whether data that old is kept at that Period: CloudWatch keeps periods under a minute
+    for 3 hours, 1-minute ones for 15 days, 5-minute ones for 63 days, then 1-hour ones, and
+    returns no datapoints for a Period that is not a multiple of what it kept."""
+    age = now - start
+    kept = 1 if age < 3 * 3600 else 60 if age < 15 * DAY else 300 if age < 63 * DAY else 3600
+    return period % kept == 0
+
+
 def buckets(start: int, end: float, period: int) -> int:
     """How many periods of `period` s from `start` begin before `end` (exclusive)."""
     return max(0, math.ceil((end - start) / period))
@@ -234,6 +243,8 @@ def get_metric_statistics(
     metric = _metric(request.Namespace, request.MetricName)
     if metric is None or (request.Unit is not None and request.Unit != metric.unit):
         return out
+    if not retained(start, time.time(), request.Period):
+        return out
     dims = _dimensions(request.Dimensions)
     points: dict[int, dict[str, Any]] = {}
     for statistic in [*statistics, *extended]:
@@ -300,6 +311,8 @@ def _query_values(
     assert stat is not None  # noqa: S101 (a MetricStat query)
     metric = _metric(stat.Metric.Namespace, stat.Metric.MetricName)
     if metric is None or (stat.Unit is not None and stat.Unit != metric.unit):
+        return {}
+    if not retained(start, time.time(), stat.Period):
         return {}
     first = aligned_start(start, time.time())
     count = buckets(first, end, stat.Period)

@@ -140,6 +140,25 @@ def test_start_time_is_rounded_down_to_the_minute(cloudwatch: Any, known: KnownD
     assert stamps == [at(known.start + 60), at(known.start + 120)]
 
 
+def test_periods_under_a_minute_are_kept_three_hours(cloudwatch: Any, known: KnownData) -> None:
+    def count(period: int) -> int:
+        return len(
+            cloudwatch.get_metric_statistics(
+                Namespace="AWS/RDS",
+                MetricName="CPUUtilization",
+                Dimensions=INSTANCE,
+                StartTime=at(known.start),
+                EndTime=at(known.start + 60),
+                Period=period,
+                Statistics=["SampleCount"],
+            )["Datapoints"]
+        )
+
+    assert time.time() - known.start > 3 * 3600  # the known samples are older than 3 hours
+    assert count(30) == 0
+    assert count(60) == 1
+
+
 def test_a_period_without_samples_has_no_datapoint(cloudwatch: Any, known: KnownData) -> None:
     response = cloudwatch.get_metric_statistics(
         Namespace="AWS/RDS",

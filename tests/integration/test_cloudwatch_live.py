@@ -137,3 +137,7 @@ def test_live_metrics_are_listed_and_read(cloudwatch: Any) -> None:
     assert result["StatusCode"] == "Complete"
     assert result["Timestamps"] == sorted(result["Timestamps"], reverse=True)
     assert result["Values"]
+
+    fine = cloudwatch.get_metric_statistics(**{**request, "Period": 10})["Datapoints"]
+    assert fine  # recent data: periods under a minute are served
+    assert all(p["SampleCount"] <= 2 and p["Timestamp"].second % 10 == 0 for p in fine)
