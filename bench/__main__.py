@@ -1,19 +1,20 @@
 """`make bench`: every benchmark in turn, each rewriting its own section of docs/benchmarks.md.
 
-    python -m bench                    # failover, collector, pi (about 30 minutes)
+    python -m bench                    # failover, collector, pi, cloudwatch_api (about 30 minutes)
     python -m bench failover pi        # a subset
 Run on a quiet machine: the figures are only comparable when nothing else runs.
 """
 
 import sys
 
-from bench import failover, pi
+from bench import cloudwatch_api, failover, pi
 from bench.collector.__main__ import main as collector_main
 
 BENCHES = {
     "pi": lambda: pi.main([]),
     "collector": lambda: collector_main(["--write"]),
     "failover": lambda: failover.main(["--write-docs"]),
+    "cloudwatch_api": lambda: cloudwatch_api.main([]),
 }
 
 if __name__ == "__main__":
