@@ -19,12 +19,12 @@ from alerts.cloudwatch_api.alarm_models import (
 from alerts.cloudwatch_api.alarms import AlarmBackend
 from alerts.cloudwatch_api.models import epoch
 from alerts.cloudwatch_api.reads import (
-    _offset,
-    _token,
     bad_combination,
     bad_value,
     check_period,
     check_unit,
+    page_offset,
+    page_token,
 )
 from alerts.cloudwatch_api.series import is_percentile
 from core.httpapi import ApiError
@@ -107,7 +107,7 @@ def put_composite_alarm(backend: AlarmBackend, request: PutCompositeAlarmRequest
 def describe_alarms(backend: AlarmBackend, request: DescribeAlarmsRequest) -> dict[str, Any]:
     if request.AlarmNames and request.AlarmNamePrefix is not None:
         raise bad_combination("AlarmNames and AlarmNamePrefix cannot be given together.")
-    offset = _offset(request.NextToken)
+    offset = page_offset(request.NextToken)
     types = set(request.AlarmTypes or ["MetricAlarm"])
     names = set(request.AlarmNames or [])
     chosen = [
@@ -131,7 +131,7 @@ def describe_alarms(backend: AlarmBackend, request: DescribeAlarmsRequest) -> di
         "CompositeAlarms": [_without_type(a) for a in page if a["AlarmType"] == "CompositeAlarm"],
     }
     if offset + request.MaxRecords < len(chosen):
-        out["NextToken"] = _token(offset + request.MaxRecords)
+        out["NextToken"] = page_token(offset + request.MaxRecords)
     return out
 
 
@@ -142,7 +142,7 @@ def _without_type(alarm: dict[str, Any]) -> dict[str, Any]:
 def describe_alarm_history(
     backend: AlarmBackend, request: DescribeAlarmHistoryRequest
 ) -> dict[str, Any]:
-    offset = _offset(request.NextToken)
+    offset = page_offset(request.NextToken)
     types = set(request.AlarmTypes or ["MetricAlarm"])
     start = epoch(request.StartDate) if request.StartDate is not None else None
     end = epoch(request.EndDate) if request.EndDate is not None else None
@@ -160,7 +160,7 @@ def describe_alarm_history(
     page = items[offset : offset + request.MaxRecords]
     out: dict[str, Any] = {"AlarmHistoryItems": page}
     if offset + request.MaxRecords < len(items):
-        out["NextToken"] = _token(offset + request.MaxRecords)
+        out["NextToken"] = page_token(offset + request.MaxRecords)
     return out
 
 

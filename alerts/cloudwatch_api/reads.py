@@ -131,11 +131,11 @@ def _metric(namespace: str | None, name: str) -> MetricInfo | None:
 # --- ListMetrics -----------------------------------------------------------------------------
 
 
-def _token(offset: int) -> str:
+def page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
-def _offset(token: str | None) -> int:
+def page_offset(token: str | None) -> int:
     if token is None:
         return 0
     try:
@@ -169,7 +169,7 @@ def present_metrics(reader: PrometheusReader, since: float, now: float) -> list[
 
 
 def list_metrics(reader: PrometheusReader, request: ListMetricsRequest) -> dict[str, Any]:
-    offset = _offset(request.NextToken)
+    offset = page_offset(request.NextToken)
     if request.Namespace not in (None, NAMESPACE):
         return {"Metrics": []}
     now = time.time()
@@ -194,7 +194,7 @@ def list_metrics(reader: PrometheusReader, request: ListMetricsRequest) -> dict[
     page = metrics[offset : offset + LIST_PAGE]
     out: dict[str, Any] = {"Metrics": page}
     if offset + LIST_PAGE < len(metrics):
-        out["NextToken"] = _token(offset + LIST_PAGE)
+        out["NextToken"] = page_token(offset + LIST_PAGE)
     return out
 
 
@@ -331,7 +331,7 @@ def _query_values(
 def get_metric_data(reader: PrometheusReader, request: GetMetricDataRequest) -> dict[str, Any]:
     queries = request.MetricDataQueries
     _check_queries(queries)
-    offset = _offset(request.NextToken)
+    offset = page_offset(request.NextToken)
     start, end = epoch(request.StartTime), epoch(request.EndTime)
     check_times(start, end)
     values: dict[str, dict[int, float]] = {}
@@ -379,5 +379,5 @@ def get_metric_data(reader: PrometheusReader, request: GetMetricDataRequest) -> 
         )
     out: dict[str, Any] = {"MetricDataResults": results, "Messages": []}
     if more:
-        out["NextToken"] = _token(offset + request.MaxDatapoints)
+        out["NextToken"] = page_token(offset + request.MaxDatapoints)
     return out

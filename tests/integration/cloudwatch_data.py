@@ -80,11 +80,13 @@ def start_prometheus(root: Path, port: int, start: int) -> Iterator[KnownData]:
     data.mkdir(parents=True)
     source = root / "samples.om"
     source.write_text(_openmetrics(start))
-    subprocess.run(
+    made = subprocess.run(
         [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    assert made.returncode == 0, f"promtool backfill failed: {made.stdout} {made.stderr}"
     for url in run_prometheus(root, port, "global: {}\n"):
         yield KnownData(start, url)
 
@@ -112,6 +114,10 @@ def run_prometheus(root: Path, port: int, config_text: str) -> Iterator[str]:
     try:
 
         def ready() -> bool:
+            if process.poll() is not None:
+                log.flush()
+                tail = (root / "prometheus.log").read_text()[-2000:]
+                raise AssertionError(f"prometheus exited {process.returncode}: {tail}")
             with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:  # noqa: S310
                 return bool(response.status == 200)
 

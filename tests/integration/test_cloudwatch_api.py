@@ -361,12 +361,13 @@ def test_get_metric_data_newest_first_with_math(cloudwatch: Any, known: KnownDat
             _cpu_query("m2", "db2", "Maximum", ReturnData=False),
             {"Id": "total", "Expression": "(m1 + m2) * 2", "Label": "twice the sum"},
             {"Id": "big", "Expression": "MAX([m1, m2]) - 1"},
+            {"Id": "quarter", "Expression": "total / 4"},  # an expression over an expression
         ],
         StartTime=at(known.start),
         EndTime=at(known.start + 600),
     )
     results = {r["Id"]: r for r in response["MetricDataResults"]}
-    assert set(results) == {"m1", "total", "big"}
+    assert set(results) == {"m1", "total", "big", "quarter"}
     m1 = results["m1"]
     assert m1["Label"] == "CPUUtilization"
     assert m1["StatusCode"] == "Complete"
@@ -388,6 +389,8 @@ def test_get_metric_data_newest_first_with_math(cloudwatch: Any, known: KnownDat
         k = (int(stamp.timestamp()) - known.start) // 60
         assert value == pytest.approx(2 * (averages[9 - k] + maxima[int(stamp.timestamp())]))
     assert len(results["big"]["Values"]) == 10  # MAX of what is present at each timestamp
+    assert results["quarter"]["Timestamps"] == total["Timestamps"]
+    assert results["quarter"]["Values"] == pytest.approx([v / 4 for v in total["Values"]])
 
 
 def test_get_metric_data_pages_by_max_datapoints(cloudwatch: Any, known: KnownData) -> None:
@@ -423,6 +426,7 @@ def test_get_metric_data_pages_by_max_datapoints(cloudwatch: Any, known: KnownDa
         ([{"Id": "e1", "Expression": "nope * 2"}], "ValidationError"),
         ([{"Id": "e1", "Expression": "(1 + "}], "ValidationError"),
         ([{"Id": "m1"}], "ValidationError"),
+        ([{"Id": "a", "Expression": "b"}, {"Id": "b", "Expression": "a + 1"}], "ValidationError"),
     ],
 )
 def test_get_metric_data_refuses_bad_queries(
