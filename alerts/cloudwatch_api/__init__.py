@@ -3,6 +3,6 @@
 series, the alarm side over an `AlarmBackend`. See alerts.cloudwatch_api.app."""
 
 from alerts.cloudwatch_api.alarms import AlarmBackend, MemoryAlarmBackend
-from alerts.cloudwatch_api.app import create_app, start_service
+from alerts.cloudwatch_api.app import create_app, run, start_service
 
-__all__ = ["AlarmBackend", "MemoryAlarmBackend", "create_app", "start_service"]
+__all__ = ["AlarmBackend", "MemoryAlarmBackend", "create_app", "run", "start_service"]

@@ -6,6 +6,8 @@ client and `aws cloudwatch` work against it with `endpoint_url`."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,9 @@ from alerts.cloudwatch_api.models import (
 )
 from alerts.cloudwatch_api.series import PrometheusReader
 from core.httpapi import ApiError, AwsJsonErrors, HttpServer, api_app, json_body
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "GraniteServiceVersion20100801."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -86,6 +91,10 @@ def create_app(prometheus_url: str, alarms: AlarmBackend | None = None) -> Flask
     app = api_app("cloudwatch", CloudWatchErrors())
     operations = _operations(PrometheusReader(prometheus_url), alarms or MemoryAlarmBackend())
 
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.post("/")
     def dispatch() -> Response:
         target = request.headers.get("X-Amz-Target", "")
@@ -116,3 +125,21 @@ def start_service(
     )
     server.start()
     return server
+
+
+def run(settings: Settings, stop: threading.Event, alarms: AlarmBackend | None = None) -> None:
+    """The `cloudwatch` service until `stop` is set: on `ports.cloudwatch`, reading the
+    stack's Prometheus (`ports.prometheus`); health at GET /healthz."""
+    host = settings.listen_host
+    prometheus_url = f"http://{host}:{settings.ports.port('prometheus')}"
+    server = start_service(
+        port=settings.ports.port("cloudwatch"),
+        prometheus_url=prometheus_url,
+        alarms=alarms,
+        host=host,
+    )
+    log.info("CloudWatch API on %s/ over %s", server.url, prometheus_url)
+    try:
+        stop.wait()
+    finally:
+        server.stop()

@@ -8,9 +8,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
@@ -23,10 +25,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from alerts.cloudwatch import CLUSTER_DIMENSION
-from alerts.cloudwatch_api import start_service
+from alerts.cloudwatch_api import run, start_service
 from alerts.cloudwatch_api.expressions import evaluate
 from alerts.cloudwatch_api.series import DIMENSION_LABELS, UNITS, catalogue
 from core.httpapi import ApiError, HttpServer
+from core.settings import Settings
+from tests.conftest import PORT_BASE, wait_for
 
 TARGET = "GraniteServiceVersion20100801."
 NOWHERE = "http://127.0.0.1:9"  # no Prometheus: the alarm side does not need one
@@ -366,3 +370,38 @@ def test_every_series_the_api_reads_is_recorded_with_its_dimension_labels() -> N
     assert catalogue()["CPUUtilization"].unit == "Percent"
     assert catalogue()["AuroraReplicaLag"].unit == "Milliseconds"
     assert set(catalogue()["VolumeBytesUsed"].samples) == {"cluster"}
+
+
+# --- the service the supervisor starts -------------------------------------------------------
+
+
+def test_run_serves_on_ports_cloudwatch_until_stopped(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    settings = replace(
+        settings, ports=replace(settings.ports, base=PORT_BASE + 680)
+    )  # ports.cloudwatch at +774
+    port = settings.ports.port("cloudwatch")
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(settings, stop), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+            return bool(json.loads(response.read()) == {"status": "ok"})
+
+    wait_for(healthy, 15, what="the cloudwatch service's /healthz")
+    client = boto3.client(
+        "cloudwatch",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="borealis",
+        aws_secret_access_key="borealis",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    assert client.describe_alarms()["MetricAlarms"] == []
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    again = start_service(port=port, prometheus_url=NOWHERE)  # the port is free again
+    again.stop()
