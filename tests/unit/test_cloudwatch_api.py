@@ -405,3 +405,33 @@ def test_run_serves_on_ports_cloudwatch_until_stopped(tmp_path: Path) -> None:
     assert not thread.is_alive()
     again = start_service(port=port, prometheus_url=NOWHERE)  # the port is free again
     again.stop()
+
+
+def test_an_anomaly_detection_alarm_is_kept_with_its_metrics(cloudwatch: Any) -> None:
+    metric = {
+        "Namespace": "AWS/RDS",
+        "MetricName": "DBLoad",
+        "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": "db1"}],
+    }
+    cloudwatch.put_metric_alarm(
+        AlarmName="load-anomaly",
+        EvaluationPeriods=3,
+        ComparisonOperator="GreaterThanUpperThreshold",
+        ThresholdMetricId="band",
+        Metrics=[
+            {"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Average"}},
+            {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)"},
+        ],
+    )
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=["load-anomaly"])["MetricAlarms"]
+    assert alarm["ThresholdMetricId"] == "band"
+    assert [m["Id"] for m in alarm["Metrics"]] == ["m1", "band"]
+    assert alarm["Metrics"][0]["MetricStat"]["Metric"] == metric
+    with pytest.raises(ClientError) as exc:  # a band operator needs the band's Id
+        cloudwatch.put_metric_alarm(
+            AlarmName="no-band",
+            EvaluationPeriods=3,
+            ComparisonOperator="LessThanLowerThreshold",
+            Metrics=[{"Id": "m1", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "p90"}}],
+        )
+    assert code(exc) == "MissingParameter"
