@@ -40,6 +40,7 @@ class Ports:
     collector: int | None = None
     pi: int | None = None
     alertmanager: int | None = None
+    cloudwatch: int | None = None
 
     _OFFSETS: typing.ClassVar[dict[str, int]] = {
         "cluster_endpoint": 32,
@@ -50,6 +51,7 @@ class Ports:
         "collector": 91,
         "pi": 92,
         "alertmanager": 93,
+        "cloudwatch": 94,
     }
 
     def port(self, name: str) -> int:

@@ -10,6 +10,7 @@ def test_defaults_listen_on_loopback_with_derived_ports(tmp_path: Path) -> None:
     settings = load_settings(environ={}, overrides={"state_dir": str(tmp_path)})
     assert settings.listen_host == "127.0.0.1"
     assert settings.ports.port("prometheus") == 25490
+    assert settings.ports.port("cloudwatch") == 25494
     assert settings.ports.port("cluster_endpoint") == 25432
     assert settings.state_dir == tmp_path.absolute()
 
