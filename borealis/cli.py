@@ -161,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="run the Dash UI alone")
     _add_common(ui)
+
+    cloudwatch = sub.add_parser(
+        "cloudwatch", help="run the CloudWatch-compatible API alone (boto3, aws cloudwatch)"
+    )
+    _add_common(cloudwatch)
     return parser
 
 
@@ -189,6 +194,7 @@ COMMANDS: dict[str, Command] = {
     "events": records.cmd_events,
     "collector": standalone.cmd_collector,
     "ui": standalone.cmd_ui,
+    "cloudwatch": standalone.cmd_cloudwatch,
 }
 
 

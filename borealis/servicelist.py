@@ -64,6 +64,7 @@ def stack_services(settings: Settings, paths: StatePaths, *, cluster: bool) -> l
         python_service(settings, paths, "collector", "collector", "/healthz"),
         prometheus.service(settings, paths),
         python_service(settings, paths, "ui", "ui", "/healthz"),
+        python_service(settings, paths, "cloudwatch", "cloudwatch", "/healthz"),
     ]
     if cluster and settings.workload:
         specs.append(workload_service(settings, paths))

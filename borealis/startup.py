@@ -27,8 +27,16 @@ from core.settings import Settings, settings_to_json
 from core.topology import Topology
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
-SERVICES = ("collector", "prometheus", "ui", "workload")
-SERVICE_PORTS = ("cluster_endpoint", "reader_endpoint", "collector", "pi", "prometheus", "ui")
+SERVICES = ("collector", "prometheus", "ui", "cloudwatch", "workload")
+SERVICE_PORTS = (
+    "cluster_endpoint",
+    "reader_endpoint",
+    "collector",
+    "pi",
+    "prometheus",
+    "ui",
+    "cloudwatch",
+)
 
 
 def failure_file(paths: StatePaths) -> Path:

@@ -28,6 +28,12 @@ def cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
     return _serve(service.run, settings)
 
 
+def cmd_cloudwatch(args: argparse.Namespace, settings: Settings) -> int:
+    from alerts.cloudwatch_api import app
+
+    return _serve(app.run, settings)
+
+
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     from dashboards import server
 

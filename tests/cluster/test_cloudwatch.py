@@ -3,6 +3,9 @@ cluster, as dashboards built for YACE query them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import boto3
 import pytest
 
 from alerts.cloudwatch import CLUSTER_METRICS, INSTANCE_METRICS, Statistic, series_name
@@ -60,3 +63,46 @@ def test_cloudwatch_series_exist_for_every_instance_role_and_the_cluster(stack: 
         f"arn:aws:rds:local-1:000000000000:cluster:{volume[0]['metric']['dbcluster_identifier']}"
     )
     assert float(volume[0]["value"][1]) > 10_000_000
+
+
+def test_the_stack_serves_the_cloudwatch_api_to_boto3(stack: Stack) -> None:
+    """`status --json` names `services.cloudwatch`; boto3's cloudwatch client lists the stack's
+    instances and reads their CPUUtilization from the stack's own Prometheus."""
+    status = stack.status()
+    client = boto3.client(
+        "cloudwatch",
+        endpoint_url=status["services"]["cloudwatch"],
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    instances = {i["id"] for i in status["instances"]}
+
+    def listed() -> set[str]:
+        metrics = client.list_metrics(Namespace="AWS/RDS", MetricName="CPUUtilization")["Metrics"]
+        return {
+            d["Value"]
+            for m in metrics
+            for d in m["Dimensions"]
+            if d["Name"] == "DBInstanceIdentifier"
+        }
+
+    wait_for(lambda: listed() >= instances, 90, what="every instance in ListMetrics")
+    writer = status["writer"]
+
+    def datapoints() -> list[dict[str, object]]:
+        end = datetime.now(UTC)
+        answer = client.get_metric_statistics(
+            Namespace="AWS/RDS",
+            MetricName="CPUUtilization",
+            Dimensions=[{"Name": "DBInstanceIdentifier", "Value": writer}],
+            StartTime=end - timedelta(minutes=10),
+            EndTime=end,
+            Period=60,
+            Statistics=["Average", "Maximum"],
+        )
+        return list(answer["Datapoints"])
+
+    points = wait_for(datapoints, 90, what="CPUUtilization datapoints of the writer")
+    assert all(p["Unit"] == "Percent" for p in points)
+    assert all(0 <= float(p["Average"]) <= float(p["Maximum"]) <= 100 for p in points)
