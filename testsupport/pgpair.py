@@ -243,11 +243,12 @@ class CollectorProcess:
                     sys.executable, "-m", "borealis", "collector",
                     "--targets", str(self.targets_file), "--state-dir", str(self.state_dir),
                 ],
-                # Its PI API next to it too: the default port may be a running stack's.
+                # Its PI API next to it too (the default port may be a running stack's),
+                # unless the caller placed it.
                 env=child_env({
+                    "BOREALIS_PORTS__PI": str(self.port + 5),
                     **self.env,
                     "BOREALIS_PORTS__COLLECTOR": str(self.port),
-                    "BOREALIS_PORTS__PI": str(self.port + 5),
                 }),
                 stdout=log,
                 stderr=subprocess.STDOUT,
