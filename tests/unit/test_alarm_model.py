@@ -16,6 +16,7 @@ from alerts.composite import (
     evaluation_order,
     parse_rule,
 )
+from alerts.generate import FILES
 from alerts.loader import load_pack, load_texts
 from alerts.model import MetricAlarm, receiver_name
 from core.errors import ConfigError
@@ -199,3 +200,17 @@ def test_a_rule_across_fields_points_at_its_first_field() -> None:
     text = GOOD.replace("EvaluationPeriods: 3", "EvaluationPeriods: 3\n    DatapointsToAlarm: 5")
     with pytest.raises(ConfigError, match=r"^x.yml:9: .*DatapointsToAlarm must not exceed"):
         load_texts([("x.yml", text)])
+
+
+def test_every_default_alert_has_for_severity_summary_description_runbook() -> None:
+    groups = FILES["alarms.yml"]()["groups"]  # type: ignore[index]
+    alerts = [r for g in groups for r in g["rules"] if "alert" in r]
+    names = {a.AlarmName for a in load_pack().metric_alarms}
+    assert {a["alert"] for a in alerts} == names
+    assert len(names) >= 19
+    for alert in alerts:
+        assert alert["for"] == "0s"
+        assert alert["labels"]["severity"] in ("critical", "warning")
+        assert set(alert["annotations"]) == {"summary", "description", "runbook"}
+        assert all(alert["annotations"].values())
+        assert "No runbook" not in alert["annotations"]["runbook"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from alerts import generate
+from alerts.loader import load_pack
 
 PROMTOOL = "/usr/bin/promtool"
 TESTS = Path(generate.__file__).parent / "tests"
@@ -44,4 +45,17 @@ def test_promtool_rule_tests(test_file: str) -> None:
 
 def test_every_semantic_has_a_test_file() -> None:
     names = {p.name for p in TESTS.glob("*.test.yml")}
-    assert {"missing-data.test.yml", "semantics.test.yml", "anomaly-band.test.yml"} <= names
+    assert {
+        "missing-data.test.yml",
+        "semantics.test.yml",
+        "anomaly-band.test.yml",
+        "default-pack-minute.test.yml",
+        "default-pack-seconds.test.yml",
+    } <= names
+
+
+def test_every_default_alarm_has_a_fault_and_a_healthy_case() -> None:
+    text = "".join(p.read_text() for p in TESTS.glob("default-pack-*.test.yml"))
+    for alarm in load_pack().metric_alarms:
+        assert f"# {alarm.AlarmName}: healthy" in text, alarm.AlarmName
+        assert f'{{alertname="{alarm.AlarmName}"}}' in text, alarm.AlarmName
