@@ -68,7 +68,7 @@ def receiver_names(alarms: AlarmSet) -> list[str]:
     names: set[str] = set()
     for alarm in (*alarms.metric_alarms, *alarms.composites):
         for state in ("ALARM", "OK", "INSUFFICIENT_DATA"):
-            names.update(alarm.receivers(state))  # type: ignore[arg-type]
+            names.update(alarm.receivers(state))
     return sorted(names)
 
 
