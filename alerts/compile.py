@@ -88,9 +88,15 @@ def alarm_target(alarm: MetricAlarm) -> tuple[Target, str]:
     stat = alarm.metric_stat
     if stat is not None:
         metric = stat.Metric
-        return resolve(metric.Namespace, metric.MetricName, metric.Dimensions), stat.Stat
-    statistic = alarm.ExtendedStatistic or str(alarm.Statistic)
-    return resolve(alarm.Namespace or "", alarm.MetricName or "", alarm.Dimensions), statistic
+        target = resolve(metric.Namespace, metric.MetricName, metric.Dimensions)
+        unit, statistic = stat.Unit, stat.Stat
+    else:
+        target = resolve(alarm.Namespace or "", alarm.MetricName or "", alarm.Dimensions)
+        unit, statistic = alarm.Unit, alarm.ExtendedStatistic or str(alarm.Statistic)
+    if unit is not None and unit != target.source.unit:
+        # CloudWatch would leave such an alarm in INSUFFICIENT_DATA for ever: say so now.
+        raise ValueError(f"Unit {unit}: {target.source.name} is published in {target.source.unit}")
+    return target, statistic
 
 
 def _selector(name: str, alarm: str) -> str:

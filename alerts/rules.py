@@ -22,6 +22,8 @@ from alerts.datapoints import promql_string
 from alerts.model import AlarmBase, CompositeAlarm, MetricAlarm
 
 RECEIVERS_LABEL = "borealis_receivers"
+STANDARD_PERIOD_S = 60
+STANDARD_INTERVAL = "10s"
 OK_SUFFIX = "/ok"  # the variant of a receiver that also gets the OK (resolved) notification
 NAMES = {
     "dimension_DBInstanceIdentifier": "instance",
@@ -100,7 +102,12 @@ def metric_alarm_group(alarm: MetricAlarm) -> dict[str, object]:
         rules.append(
             alert_rule(alarm, INSUFFICIENT_DATA, "INSUFFICIENT_DATA", summary, description)
         )
-    return {"name": f"alarm:{alarm.AlarmName}", "rules": rules}
+    group: dict[str, object] = {"name": f"alarm:{alarm.AlarmName}", "rules": rules}
+    if alarm.period_s >= STANDARD_PERIOD_S:
+        # A datapoint a minute (or less often): evaluating every 10 s is soon enough, and
+        # a tenth of the cost of Prometheus' 1-second evaluation interval.
+        group["interval"] = STANDARD_INTERVAL
+    return group
 
 
 def composite_group(composites: Sequence[CompositeAlarm]) -> dict[str, object]:

@@ -214,3 +214,11 @@ def test_every_default_alert_has_for_severity_summary_description_runbook() -> N
         assert set(alert["annotations"]) == {"summary", "description", "runbook"}
         assert all(alert["annotations"].values())
         assert "No runbook" not in alert["annotations"]["runbook"]
+
+
+def test_a_unit_other_than_the_metrics_is_refused() -> None:
+    load_texts([("u.yml", GOOD.replace("Threshold: 90", "Threshold: 90\n    Unit: Percent"))])
+    with pytest.raises(
+        ConfigError, match=r"u.yml:2: cpu: Unit Seconds: CPUUtilization is .*Percent"
+    ):
+        load_texts([("u.yml", GOOD.replace("Threshold: 90", "Threshold: 90\n    Unit: Seconds"))])
