@@ -2,6 +2,10 @@
 
 Per alarm (labels ``alarm_name`` and the dimension labels that tell its series apart):
 
+- ``alarm:series:last_seen``: the alarm's series, when each last had a sample (kept for an
+  hour after; from the start for the series an alarm names in full). A known series
+  without datapoints is evaluated with zero datapoints, not dropped.
+
 - ``alarm:datapoints_{present,breaching}:{recent,older1,older2}``: of the last N periods, and
   of each of the two periods before them, how many datapoints exist and how many breach.
   N periods plus two is the *evaluation range* (CloudWatch retrieves "a higher number of data
@@ -27,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alerts.datapoints import Target, datapoint, known, promql_string, resolve
+from alerts.datapoints import Target, datapoint, last_seen, promql_string, resolve
 from alerts.model import Comparison, MetricAlarm, MissingData
 
 KNOWN_FOR_S = 3600  # a wildcard alarm forgets a series silent for an hour
@@ -104,7 +108,7 @@ def _selector(name: str, alarm: str) -> str:
 
 
 def _or_zero(expr: str, zero: str) -> str:
-    return f"({expr}) or {zero}"
+    return f"({expr}) or ignoring (alarm_name) {zero}"
 
 
 def breach_expr(alarm: MetricAlarm, value: str) -> str:
@@ -176,9 +180,17 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
     period, n = alarm.period_s, alarm.EvaluationPeriods
     labels = {"alarm_name": alarm.AlarmName}
     value = datapoint(target, stat, period)
-    zero = f"0 * {known(target, max(KNOWN_FOR_S, (n + EXTRA_PERIODS) * period))}"
+    seen = _selector("alarm:series:last_seen", alarm.AlarmName)
+    zero = f"(0 * {seen})"
     breach = breach_expr(alarm, value)
-    rules: list[Rule] = []
+    known_for = max(KNOWN_FOR_S, (n + EXTRA_PERIODS) * period)
+    rules: list[Rule] = [
+        {
+            "record": "alarm:series:last_seen",
+            "expr": last_seen(target, seen, known_for),
+            "labels": labels,
+        }
+    ]
     if band is not None:
         rules += band_rules(alarm, band, value, labels)
     windows = {

@@ -138,11 +138,16 @@ def datapoint(target: Target, stat: str, period: int) -> str:
     return f"{combine} by ({target.by}) ({inner})"
 
 
-def known(target: Target, history_s: int) -> str:
-    """The alarm's series: those with a sample in `history_s`, or, when every dimension is
-    named, the one series the dimensions name (so a metric that never reported is still
-    evaluated, as CloudWatch does)."""
-    seen = f"group by ({target.by}) (last_over_time({target.selector}[{history_s}s]))"
-    if target.wildcard or not target.group:
-        return seen if target.group else f"({seen} or vector(1))"
-    return f"({seen} or absent_over_time({target.selector}[{history_s}s]))"
+def last_seen(target: Target, record: str, known_for_s: int) -> str:
+    """When each of the alarm's series last had a sample; a series silent for `known_for_s`
+    is forgotten. Remembered through the rule's own previous value (`record`), so no rule
+    reads an hour of samples. When every dimension is named, the series the dimensions name
+    is known from the start (so an alarm on a metric that never reported is evaluated too,
+    as CloudWatch evaluates it)."""
+    seen = f"max by ({target.by}) (timestamp({target.selector}))"
+    previous = f"last_over_time({record}[10m]) > time() - {known_for_s}"
+    kept = f"({seen}) or ignoring (alarm_name) ({previous})"
+    if target.wildcard:
+        return kept
+    named = f"absent({target.selector}) * time()" if target.group else "vector(time())"
+    return f"{kept} or ({named} unless on () ({kept}))"
