@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alerts.datapoints import Target, datapoint, last_seen, promql_string, resolve
+from alerts.datapoints import Target, datapoint, last_seen, number, promql_string, resolve
 from alerts.model import Comparison, MetricAlarm, MissingData
 
 KNOWN_FOR_S = 3600  # a wildcard alarm forgets a series silent for an hour
@@ -114,7 +114,7 @@ def _or_zero(expr: str, zero: str) -> str:
 def breach_expr(alarm: MetricAlarm, value: str) -> str:
     """1 for a breaching datapoint, 0 for a non-breaching one."""
     if alarm.ComparisonOperator in OPERATORS:
-        return f"{value} {OPERATORS[alarm.ComparisonOperator]} bool {alarm.Threshold:g}"
+        return f"{value} {OPERATORS[alarm.ComparisonOperator]} bool {number(alarm.Threshold or 0)}"
     upper_band = _selector("alarm:anomaly_band:upper", alarm.AlarmName)
     lower_band = _selector("alarm:anomaly_band:lower", alarm.AlarmName)
     upper = f"{value} > bool ignoring (alarm_name) {upper_band}"
@@ -144,13 +144,13 @@ def band_rules(alarm: MetricAlarm, band: Band, value: str, labels: dict[str, str
         },
         {
             "record": "alarm:anomaly_band:upper",
-            "expr": f"{_selector('alarm:anomaly_band:baseline', name)} + {band.width:g} * "
+            "expr": f"{_selector('alarm:anomaly_band:baseline', name)} + {number(band.width)} * "
             f"{_selector('alarm:anomaly_band:stddev', name)}",
             "labels": labels,
         },
         {
             "record": "alarm:anomaly_band:lower",
-            "expr": f"{_selector('alarm:anomaly_band:baseline', name)} - {band.width:g} * "
+            "expr": f"{_selector('alarm:anomaly_band:baseline', name)} - {number(band.width)} * "
             f"{_selector('alarm:anomaly_band:stddev', name)}",
             "labels": labels,
         },

@@ -38,6 +38,14 @@ class RuleSyntaxError(ValueError):
     """An AlarmRule that does not parse; the message says where."""
 
 
+class CycleError(ValueError):
+    """Composite alarms that refer to each other; `name` is where the cycle closes."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 @dataclass(frozen=True)
 class StateOf:
     state: str
@@ -197,7 +205,8 @@ def evaluation_order(rules: dict[str, Node]) -> list[str]:
         if name in order:
             return
         if name in visiting:
-            raise ValueError(f"composite alarms refer to each other: {' -> '.join((*path, name))}")
+            cycle = " -> ".join((*path, name))
+            raise CycleError(name, f"composite alarms refer to each other: {cycle}")
         visiting.add(name)
         for ref in sorted(references(rules[name])):
             if ref in rules:

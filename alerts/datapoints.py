@@ -30,6 +30,12 @@ ACROSS = {
 }
 
 
+def number(value: float) -> str:
+    """A float exactly as PromQL reads it back (no rounding, unlike `:g`)."""
+    text = repr(float(value))
+    return text.removesuffix(".0") if "e" not in text else text
+
+
 def promql_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -121,7 +127,7 @@ def datapoint(target: Target, stat: str, period: int) -> str:
         inner = (
             f"sum_over_time({window})"
             if source.high_resolution
-            else f"avg_over_time({window}) * {period / 60:g}"
+            else f"avg_over_time({window}) * {number(period / 60)}"
         )
     elif stat == StandardStatistic.SAMPLE_COUNT:
         inner = (
@@ -130,7 +136,7 @@ def datapoint(target: Target, stat: str, period: int) -> str:
             else f"count_over_time({window}) * 0 + {period // 60}"
         )
     else:
-        inner = f"quantile_over_time({percentile_of(stat):g}, {window})"
+        inner = f"quantile_over_time({number(percentile_of(stat))}, {window})"
     if target.role_aggregate:
         # The Average of the instances' averages, as CloudWatch's role aggregates; for a
         # percentile, the largest of the instances' percentiles.

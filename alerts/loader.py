@@ -13,7 +13,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from alerts.compile import alarm_target
-from alerts.composite import RuleSyntaxError, evaluation_order, parse_rule, references
+from alerts.composite import (
+    CycleError,
+    RuleSyntaxError,
+    evaluation_order,
+    parse_rule,
+    references,
+)
 from alerts.model import AlarmFile, CompositeAlarm, MetricAlarm
 from core.errors import ConfigError
 from core.yamlconf import Located, load_located, plain
@@ -111,8 +117,8 @@ def load_texts(texts: Iterable[tuple[str, str]]) -> AlarmSet:
             raise ConfigError(f"{place}: AlarmRule names unknown alarms: {', '.join(unknown)}")
     try:
         evaluation_order(rules)
-    except ValueError as exc:
-        raise ConfigError(f"{where[next(iter(rules))]}: {exc}") from None
+    except CycleError as exc:
+        raise ConfigError(f"{where[exc.name]}: {exc}") from None
     return AlarmSet(tuple(metric_alarms), tuple(composites))
 
 

@@ -18,7 +18,7 @@ from alerts.compile import (
     compile_metric_alarm,
 )
 from alerts.composite import evaluation_order, parse_rule, to_promql
-from alerts.datapoints import promql_string
+from alerts.datapoints import number, promql_string
 from alerts.model import AlarmBase, CompositeAlarm, MetricAlarm
 
 RECEIVERS_LABEL = "borealis_receivers"
@@ -53,7 +53,7 @@ def condition_text(alarm: MetricAlarm) -> str:
     else:
         metric, stat = alarm.MetricName or "", alarm.ExtendedStatistic or str(alarm.Statistic)
     if alarm.ComparisonOperator in OPERATORS:
-        compare = f"{OPERATORS[alarm.ComparisonOperator]} {alarm.Threshold:g}"
+        compare = f"{OPERATORS[alarm.ComparisonOperator]} {number(alarm.Threshold or 0)}"
     else:
         compare = f"{alarm.ComparisonOperator} of its anomaly band"
     return (

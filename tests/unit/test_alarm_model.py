@@ -19,6 +19,7 @@ from alerts.composite import (
 from alerts.generate import FILES
 from alerts.loader import load_pack, load_texts
 from alerts.model import MetricAlarm, receiver_name
+from alerts.rules import rule_file
 from core.errors import ConfigError
 
 BASE: dict[str, Any] = {
@@ -222,3 +223,23 @@ def test_a_unit_other_than_the_metrics_is_refused() -> None:
         ConfigError, match=r"u.yml:2: cpu: Unit Seconds: CPUUtilization is .*Percent"
     ):
         load_texts([("u.yml", GOOD.replace("Threshold: 90", "Threshold: 90\n    Unit: Seconds"))])
+
+
+def test_a_composite_cycle_names_its_file_and_line() -> None:
+    text = GOOD + textwrap.dedent(
+        """\
+        CompositeAlarms:
+          - AlarmName: x
+            AlarmRule: ALARM(y) OR ALARM(cpu)
+          - AlarmName: y
+            AlarmRule: ALARM(x)
+        """
+    )
+    with pytest.raises(ConfigError, match=r"^c\.yml:12: composite alarms refer to each other"):
+        load_texts([("c.yml", text)])
+
+
+def test_thresholds_reach_promql_unrounded() -> None:
+    group = rule_file([alarm(Threshold=1073741824.5)], [])["groups"][0]  # type: ignore[index]
+    state_inputs = " ".join(str(r["expr"]) for r in group["rules"])
+    assert "> bool 1073741824.5" in state_inputs
