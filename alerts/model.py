@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
+from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -311,7 +312,7 @@ def percentile_of(statistic: str) -> float:
         raise ValueError(
             f"ExtendedStatistic {statistic!r} is not supported: use a percentile p0 .. p100"
         )
-    return float(match.group(1)) / 100
+    return float(Decimal(match.group(1)) / 100)  # p99.9 is 0.999, not 0.9990000000000001
 
 
 def receiver_name(action: str) -> str:
