@@ -218,6 +218,9 @@ class MetricAlarm(AlarmBase):
     TreatMissingData: MissingData = MissingData.MISSING
     Metrics: list[MetricDataQuery] | None = None
     ThresholdMetricId: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    # Borealis evaluates a percentile whatever its sample count ("evaluate"); "ignore"
+    # (keep the state while samples are few) is refused rather than silently not honoured.
+    EvaluateLowSampleCountPercentile: Literal["evaluate"] | None = None
 
     @field_validator("Period")
     @classmethod

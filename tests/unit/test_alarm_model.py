@@ -243,3 +243,9 @@ def test_thresholds_reach_promql_unrounded() -> None:
     group = rule_file([alarm(Threshold=1073741824.5)], [])["groups"][0]  # type: ignore[index]
     state_inputs = " ".join(str(r["expr"]) for r in group["rules"])
     assert "> bool 1073741824.5" in state_inputs
+
+
+def test_low_sample_count_percentiles_are_evaluated() -> None:
+    assert alarm(EvaluateLowSampleCountPercentile="evaluate").EvaluateLowSampleCountPercentile
+    with pytest.raises(ValueError, match="EvaluateLowSampleCountPercentile"):
+        alarm(EvaluateLowSampleCountPercentile="ignore")
