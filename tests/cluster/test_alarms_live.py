@@ -61,9 +61,7 @@ def test_every_alarm_rule_evaluates_on_the_real_series(stack: Stack) -> None:
     assert set(states(stack, "BorealisInstanceDown").values()) == {0.0}
     assert set(states(stack, "BorealisStorageQuorumLost").values()) == {0.0}
     # Two 10-second periods after Prometheus' first scrape of the collector.
-    wait_for(
-        lambda: states(stack, "BorealisCollectorDown") == {"": 0.0}, 60, what="collector OK"
-    )
+    wait_for(lambda: states(stack, "BorealisCollectorDown") == {"": 0.0}, 60, what="collector OK")
 
 
 def test_a_stopped_reader_fires_instance_down_and_resolves(stack: Stack) -> None:
