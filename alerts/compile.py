@@ -7,7 +7,8 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   without datapoints is evaluated with zero datapoints, not dropped.
 
 - ``alarm:datapoints_{present,breaching}:{recent,older1,older2}``: of the last N periods, and
-  of each of the two periods before them, how many datapoints exist and how many breach.
+  of each of the two periods before them, how many datapoints exist and how many breach
+  (decoded from ``alarm:datapoints_encoded:*``, one subquery for both).
   N periods plus two is the *evaluation range* (CloudWatch retrieves "a higher number of data
   points than Evaluation Periods"; its documented examples use N + 2).
 - ``alarm:datapoints_evaluated:{count,breaching}``: the N datapoints CloudWatch evaluates: the
@@ -37,6 +38,7 @@ from alerts.model import Comparison, MetricAlarm, MissingData
 KNOWN_FOR_S = 3600  # a wildcard alarm forgets a series silent for an hour
 BAND_HISTORY_S = 3600
 EXTRA_PERIODS = 2
+ENCODE = 10_000
 OK, INSUFFICIENT_DATA, ALARM = 0, 1, 2
 STATE = "alarm:state"
 OPERATORS = {
@@ -183,6 +185,8 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
     seen = _selector("alarm:series:last_seen", alarm.AlarmName)
     zero = f"(0 * {seen})"
     breach = breach_expr(alarm, value)
+    # A datapoint outside a band that has no history yet is a datapoint, not breaching.
+    scored = breach if band is None else f"({breach}) or (0 * {value})"
     known_for = max(KNOWN_FOR_S, (n + EXTRA_PERIODS) * period)
     rules: list[Rule] = [
         {
@@ -199,22 +203,23 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
         "older2": (f"[{period - 1}s:{period}s]", f" offset {(n + 1) * period}s"),
     }
     for window, (span, offset) in windows.items():
-        present = f"count_over_time(({value}){span}{offset})"
-        breaching = f"sum_over_time(({breach}){span}{offset})"
-        rules.append(
+        # One subquery counts both: each existing datapoint adds 1, a breaching one
+        # ENCODE more (N <= 8640 datapoints: a day of 10-second periods, so they never mix).
+        encoded = f"sum_over_time((1 + {ENCODE} * ({scored})){span}{offset})"
+        record = f"alarm:datapoints_encoded:{window}"
+        rules += [
+            {"record": record, "expr": _or_zero(encoded, zero), "labels": labels},
             {
                 "record": f"alarm:datapoints_present:{window}",
-                "expr": _or_zero(present, zero),
+                "expr": f"{_selector(record, alarm.AlarmName)} % {ENCODE}",
                 "labels": labels,
-            }
-        )
-        rules.append(
+            },
             {
                 "record": f"alarm:datapoints_breaching:{window}",
-                "expr": _or_zero(breaching, zero),
+                "expr": f"floor({_selector(record, alarm.AlarmName)} / {ENCODE})",
                 "labels": labels,
-            }
-        )
+            },
+        ]
     name = alarm.AlarmName
 
     def sel(record: str) -> str:
