@@ -41,6 +41,8 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m alerts.generate --check
 	$(BIN)/python -m dashboards.grafana.generate --check
+	promtool check rules alerts/generated/*.yml alerts/tests/generated/*.yml
+	cd alerts/tests && promtool test rules *.test.yml
 
 PYTEST := TMPDIR=$(CURDIR)/.test-tmp $(BIN)/pytest -p no:cacheprovider
 

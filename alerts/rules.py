@@ -1,0 +1,141 @@
+"""Alarm definitions to one Prometheus rule file: a group per metric alarm (its rules run in
+order, and alarms evaluate concurrently), then one group for the composites in dependency
+order. Every alert carries ``severity``, ``summary``, ``description`` and ``runbook``, the
+dimension labels, and ``borealis_receivers`` for Alertmanager's routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alerts.compile import (
+    ALARM,
+    INSUFFICIENT_DATA,
+    OPERATORS,
+    STATE,
+    CompiledAlarm,
+    Rule,
+    alarm_target,
+    compile_metric_alarm,
+)
+from alerts.composite import evaluation_order, parse_rule, to_promql
+from alerts.datapoints import number, promql_string
+from alerts.model import AlarmBase, CompositeAlarm, MetricAlarm
+
+RECEIVERS_LABEL = "borealis_receivers"
+STANDARD_PERIOD_S = 60
+STANDARD_INTERVAL = "10s"
+OK_SUFFIX = "/ok"  # the variant of a receiver that also gets the OK (resolved) notification
+NAMES = {
+    "dimension_DBInstanceIdentifier": "instance",
+    "dimension_DBClusterIdentifier": "cluster",
+    "dimension_Role": "role",
+}
+
+
+def receivers_label(alarm: AlarmBase, state: str) -> str:
+    """`,a/ok,b,`: who is told when the alarm enters `state`; `/ok` marks a receiver that is
+    also an OK action (it gets the resolved notification too). A receiver that is only an
+    OK action gets the ALARM notification as well: Alertmanager resolves what it sent."""
+    ok = alarm.receivers("OK")
+    if state == "ALARM":
+        names = list(dict.fromkeys((*alarm.receivers("ALARM"), *ok)))
+    else:
+        names = list(alarm.receivers("INSUFFICIENT_DATA"))
+    variants = [f"{r}{OK_SUFFIX}" if r in ok else r for r in names]
+    return "," + ",".join(variants) + "," if variants else ""
+
+
+def condition_text(alarm: MetricAlarm) -> str:
+    n, m, period = alarm.EvaluationPeriods, alarm.datapoints_to_alarm, alarm.period_s
+    stat_spec = alarm.metric_stat
+    if stat_spec is not None:
+        metric, stat = stat_spec.Metric.MetricName, stat_spec.Stat
+    else:
+        metric, stat = alarm.MetricName or "", alarm.ExtendedStatistic or str(alarm.Statistic)
+    if alarm.ComparisonOperator in OPERATORS:
+        compare = f"{OPERATORS[alarm.ComparisonOperator]} {number(alarm.Threshold or 0)}"
+    else:
+        compare = f"{alarm.ComparisonOperator} of its anomaly band"
+    return (
+        f"{metric} {stat} {compare} for {m} of {n} datapoints of {period} s "
+        f"(missing data: {alarm.TreatMissingData})"
+    )
+
+
+def where_text(group: Sequence[str]) -> str:
+    parts = [f"{NAMES[label]} {{{{ $labels.{label} }}}}" for label in group if label in NAMES]
+    return f" on {', '.join(parts)}" if parts else ""
+
+
+def alert_rule(
+    alarm: AlarmBase, state: int, state_name: str, summary: str, description: str
+) -> Rule:
+    labels = {"severity": str(alarm.severity), "alarm_state": state_name}
+    receivers = receivers_label(alarm, state_name)
+    if receivers:
+        labels[RECEIVERS_LABEL] = receivers
+    annotations = {
+        "summary": summary,
+        "description": description,
+        "runbook": alarm.runbook or "No runbook given for this alarm.",
+    }
+    return {
+        "alert": alarm.AlarmName,
+        "expr": f"{STATE}{{alarm_name={promql_string(alarm.AlarmName)}}} == {state}",
+        "for": "0s",
+        "labels": labels,
+        "annotations": annotations,
+    }
+
+
+def metric_alarm_group(alarm: MetricAlarm) -> dict[str, object]:
+    compiled: CompiledAlarm = compile_metric_alarm(alarm)
+    condition = condition_text(alarm)
+    where = where_text(compiled.target.group)
+    description = alarm.AlarmDescription or condition
+    rules: list[Rule] = [
+        *compiled.rules,
+        alert_rule(alarm, ALARM, "ALARM", f"{alarm.AlarmName}{where}: {condition}", description),
+    ]
+    if alarm.receivers("INSUFFICIENT_DATA"):
+        summary = f"{alarm.AlarmName}{where}: not enough data to evaluate {condition}"
+        rules.append(
+            alert_rule(alarm, INSUFFICIENT_DATA, "INSUFFICIENT_DATA", summary, description)
+        )
+    group: dict[str, object] = {"name": f"alarm:{alarm.AlarmName}", "rules": rules}
+    if alarm.period_s >= STANDARD_PERIOD_S:
+        # A datapoint a minute (or less often): evaluating every 10 s is soon enough, and
+        # a tenth of the cost of Prometheus' 1-second evaluation interval.
+        group["interval"] = STANDARD_INTERVAL
+    return group
+
+
+def composite_group(composites: Sequence[CompositeAlarm]) -> dict[str, object]:
+    parsed = {c.AlarmName: parse_rule(c.AlarmRule) for c in composites}
+    by_name = {c.AlarmName: c for c in composites}
+    rules: list[Rule] = []
+    for name in evaluation_order(parsed):
+        composite = by_name[name]
+        rules.append(
+            {
+                "record": STATE,
+                "expr": f"{ALARM} * {to_promql(parsed[name])}",
+                "labels": {"alarm_name": name},
+            }
+        )
+        summary = f"{name}: {composite.AlarmRule}"
+        rules.append(
+            alert_rule(composite, ALARM, "ALARM", summary, composite.AlarmDescription or summary)
+        )
+    return {"name": "alarm:composites", "rules": rules}
+
+
+def rule_file(
+    metric_alarms: Sequence[MetricAlarm], composites: Sequence[CompositeAlarm]
+) -> dict[str, object]:
+    for alarm in metric_alarms:
+        alarm_target(alarm)  # refuses unknown metrics before anything is written
+    groups = [metric_alarm_group(a) for a in sorted(metric_alarms, key=lambda a: a.AlarmName)]
+    if composites:
+        groups.append(composite_group(composites))
+    return {"groups": groups}
