@@ -158,6 +158,7 @@ def test_status_lists_services_and_targets_with_their_state(watched: Stack, pair
     assert text.returncode == 0, text.stderr
     assert f"{CLUSTER}/{pair.primary.name}" in text.stdout
     assert status["services"]["prometheus"] in text.stdout
+    assert f"GF_PATHS_PROVISIONING={status['grafana']['provisioning']}" in text.stdout
 
 
 def dash_callback(ui: str, output: str, inputs: list[dict[str, Any]]) -> Any:
