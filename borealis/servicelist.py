@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from borealis import prometheus
+from borealis import grafana, prometheus
 from borealis.services import Service, ServiceSpec
 from core.errors import BorealisError
 from core.paths import StatePaths
@@ -59,7 +59,9 @@ def workload_service(settings: Settings, paths: StatePaths) -> ServiceSpec:
 
 
 def stack_services(settings: Settings, paths: StatePaths, *, cluster: bool) -> list[ServiceSpec]:
-    """Every service of a stack; `cluster` is False for a stack watching a targets file."""
+    """Every service of a stack; `cluster` is False for a stack watching a targets file.
+    Writes the stack's Prometheus config and Grafana provisioning on the way."""
+    grafana.prepare(settings, paths)
     specs = [
         python_service(settings, paths, "collector", "collector", "/healthz"),
         prometheus.service(settings, paths),
@@ -92,3 +94,8 @@ def service_urls(settings: Settings, services: dict[str, Service]) -> dict[str, 
         # The Performance Insights API lives in the collector process, on its own port.
         urls["pi"] = f"http://{settings.listen_host}:{settings.ports.port('pi')}"
     return urls
+
+
+def grafana_status(paths: StatePaths) -> dict[str, str]:
+    """What `status` lists under `grafana`: the provisioning directory `up` wrote."""
+    return {"provisioning": str(grafana.provisioning_dir(paths))}

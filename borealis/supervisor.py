@@ -15,7 +15,7 @@ from typing import Any
 
 from borealis import control, startup
 from borealis.audit import Audit
-from borealis.servicelist import service_urls, stack_services, start_all
+from borealis.servicelist import grafana_status, service_urls, stack_services, start_all
 from borealis.services import Service
 from cluster.endpoints import Endpoint, EndpointProxy
 from cluster.faults import FaultInjector
@@ -184,6 +184,7 @@ class Supervisor:
         manager = self._require_manager()
         status = manager.call(manager.status, timeout=30)
         status["services"] = self.urls()
+        status["grafana"] = grafana_status(self.paths)
         status["service_health"] = {
             name: service.healthy() for name, service in self.services.items()
         }

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from borealis import control, startup
-from borealis.servicelist import service_urls, stack_services, start_all
+from borealis.servicelist import grafana_status, service_urls, stack_services, start_all
 from borealis.services import Service
 from collector.targets import Target, targets_from_file
 from core.errors import BorealisError
@@ -213,6 +213,7 @@ class TargetsSupervisor:
             "targets_file": self.targets_file,
             "targets": self.target_states(),
             "services": self.urls(),
+            "grafana": grafana_status(self.paths),
             "service_health": health,
             "ready": self.ready and all(health.values()),
             "state_dir": str(self.paths.root),

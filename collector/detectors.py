@@ -12,7 +12,9 @@ compared, so a cluster that Borealis does not run gets the same events its manag
   streaming has been terminated."; a standby leaves the writer's pg_stat_replication ->
   RDS-EVENT-0045 "Replication has stopped." (source: the standby's application_name); either
   end seeing it stream again -> RDS-EVENT-0046. Both ends share one state per standby, so one
-  disconnect is one event when the standby's application_name is its instance id.
+  disconnect is one event when the standby's application_name is its instance id. A writer
+  that failed a poll or restarted forgets its standby list: its standbys' own ends report the
+  outage, and its next list is the new baseline.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class Detectors:
         events: list[Event] = []
         instance = poll.results.get("instance") if poll.ok else None
         if not isinstance(instance, InstanceSnapshot):
+            # The standbys listed before an outage are no baseline after it: they reconnect
+            # (and say so themselves) while the writer's walsenders are still catching up.
+            seen.downstream = None
             if seen.down_since is None:
                 seen.down_since = poll.wall_time
                 seen.failed_before_first_success = seen.start_time is None
@@ -104,6 +109,7 @@ class Detectors:
             restarted = seen.failed_before_first_success and instance.start_time > self.started_at
         if restarted:
             events.append(make_event("RDS-EVENT-0006", target.db_instance, when))
+            seen.downstream = None  # likewise for a restart between two polls
         seen.start_time = instance.start_time
         seen.failed_before_first_success = False
 

@@ -59,6 +59,9 @@ def _print_urls(status: dict[str, Any]) -> None:
         print(f"  {name:<16} {url}")
     for name, dsn in sorted(status.get("endpoints", {}).items(), reverse=True):
         print(f"  {name + ' endpoint':<16} {dsn}")
+    provisioning = status.get("grafana", {}).get("provisioning")
+    if provisioning:
+        print(f"  {'grafana':<16} GF_PATHS_PROVISIONING={provisioning}")
 
 
 def cmd_down(args: argparse.Namespace, settings: Settings) -> int:

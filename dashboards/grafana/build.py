@@ -20,6 +20,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as md
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from dashboards.grafana.provisioning import PROMETHEUS_UID
 from dashboards.queries.model import (
     Annotation,
     Board,
@@ -29,8 +30,6 @@ from dashboards.queries.model import (
     render,
 )
 
-PROMETHEUS_UID = "borealis-prometheus"
-ALERTMANAGER_UID = "borealis-alertmanager"
 DATASOURCE_VARIABLE = "datasource"
 DATASOURCE = md.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 RATE_INTERVAL = "$__rate_interval"

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from psycopg.conninfo import make_conninfo
 
+from core.settings import Ports
 from tests.conftest import Stack, wait_for
 
 
@@ -63,3 +65,23 @@ def metric(stack: Stack, promql: str) -> float | None:
 def a_reader(stack: Stack) -> dict[str, Any]:
     readers = [i for i in stack.status()["instances"] if i["role"] == "reader"]
     return max(readers, key=lambda i: (i["tier"], i["id"]))
+
+
+def assert_grafana_provisioning(stack: Stack, status: dict[str, Any]) -> None:
+    """`up` wrote Grafana provisioning for THIS stack: its Prometheus and Alertmanager ports
+    (not the defaults), dashboards read from the checkout's deploy/grafana/dashboards."""
+    root = Path(status["grafana"]["provisioning"])
+    assert root == stack.state_dir / "grafana" / "provisioning"
+    sources = yaml.safe_load((root / "datasources" / "borealis.yml").read_text())
+    urls = {s["type"]: s["url"] for s in sources["datasources"]}
+    alertmanager = Ports(base=int(stack.env["BOREALIS_PORTS__BASE"])).port("alertmanager")
+    assert urls == {
+        "prometheus": status["services"]["prometheus"],
+        "alertmanager": f"http://127.0.0.1:{alertmanager}",
+    }
+    assert alertmanager != Ports().port("alertmanager")
+    providers = yaml.safe_load((root / "dashboards" / "borealis.yml").read_text())
+    [provider] = providers["providers"]
+    dashboards = Path(provider["options"]["path"])
+    assert dashboards == Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
+    assert any(dashboards.glob("*.json"))

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from core.ids import is_resource_id
-from tests.cluster.helpers import events_since, now
+from tests.cluster.helpers import assert_grafana_provisioning, events_since, now
 from tests.conftest import Stack, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -31,6 +31,7 @@ def test_status_describes_the_cluster(stack: Stack) -> None:
     )
     assert set(status["services"]) >= {"prometheus", "collector", "ui", "cloudwatch", "pi"}
     assert all(url.startswith("http://127.0.0.1:") for url in status["services"].values())
+    assert_grafana_provisioning(stack, status)
 
 
 def test_nothing_listens_beyond_loopback(stack: Stack) -> None:

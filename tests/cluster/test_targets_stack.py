@@ -19,6 +19,7 @@ from selenium.webdriver.chrome.service import Service
 
 from alerts.generate import GENERATED
 from dashboards.headless import CHROMEDRIVER, CHROMIUM, chromium_options
+from tests.cluster.helpers import assert_grafana_provisioning
 from tests.conftest import LIFECYCLE_PORTS, Stack, wait_for
 from testsupport.pgpair import MONITOR_PASSWORD, Pair, start_pair, targets_yaml
 
@@ -145,6 +146,7 @@ def test_status_lists_services_and_targets_with_their_state(watched: Stack, pair
     assert set(status["services"]) >= {"collector", "pi", "prometheus", "ui", "cloudwatch"}
     assert all(status["service_health"].values())
     assert "instances" not in status and "endpoints" not in status
+    assert_grafana_provisioning(watched, status)
     roles = {t["db_instance"]: (t["cluster"], t["role"]) for t in status["targets"]}
     assert roles == {
         pair.primary.name: (CLUSTER, "writer"),
@@ -156,6 +158,7 @@ def test_status_lists_services_and_targets_with_their_state(watched: Stack, pair
     assert text.returncode == 0, text.stderr
     assert f"{CLUSTER}/{pair.primary.name}" in text.stdout
     assert status["services"]["prometheus"] in text.stdout
+    assert f"GF_PATHS_PROVISIONING={status['grafana']['provisioning']}" in text.stdout
 
 
 def dash_callback(ui: str, output: str, inputs: list[dict[str, Any]]) -> Any:

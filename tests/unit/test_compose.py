@@ -218,3 +218,59 @@ def test_amtool_accepts_the_compose_alertmanager_config() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def grafana_expand(text: str, environment: dict[str, str]) -> str:
+    """Grafana's env lookup in provisioning values: $VAR or ${VAR}, $$ for a literal $.
+    An unset variable fails here (Grafana would quietly make it empty)."""
+
+    def lookup(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1) or match.group(2)
+        assert name in environment, f"${name} is not set on the Grafana container"
+        return environment[name]
+
+    return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)", lookup, text)
+
+
+def test_grafana_expand_reads_both_forms_and_refuses_an_unset_variable() -> None:
+    env = {"A": "x", "B": "y"}
+    assert grafana_expand("$A-${B}-$$A", env) == "x-y-$A"
+    with pytest.raises(AssertionError, match="MISSING"):
+        grafana_expand("${MISSING}", env)
+
+
+def test_the_mounted_grafana_provisioning_points_at_the_compose_services() -> None:
+    """The provisioning compose mounts, with the container's environment expanded as
+    Grafana does, names the prometheus and alertmanager services at their container ports
+    and the directory where compose mounts the dashboards."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    grafana = services["grafana"]
+    mounts = {
+        target: ROOT / source
+        for source, target, *_ in (str(m).split(":") for m in grafana["volumes"])
+        if source.startswith(".")
+    }
+    provisioning = mounts["/etc/grafana/provisioning"]
+    environment = {str(k): str(v) for k, v in grafana["environment"].items()}
+    sources = yaml.safe_load(
+        grafana_expand((provisioning / "datasources/borealis.yml").read_text(), environment)
+    )
+    urls = {s["type"]: s["url"] for s in sources["datasources"]}
+    assert urls == {
+        "prometheus": "http://prometheus:9090",
+        "alertmanager": "http://alertmanager:9093",
+    }
+    for kind, url in urls.items():
+        host, port = url.removeprefix("http://").split(":")
+        assert host in services, f"{kind}: {host} is no compose service"
+        container_ports = {str(p).rsplit(":", 1)[-1] for p in services[host]["ports"]}
+        assert port in container_ports, f"{kind}: {host} does not listen on {port}"
+    providers = yaml.safe_load(
+        grafana_expand((provisioning / "dashboards/borealis.yml").read_text(), environment)
+    )
+    [provider] = providers["providers"]
+    dashboards_dir = provider["options"]["path"]
+    assert dashboards_dir in mounts, f"nothing is mounted at {dashboards_dir}"
+    assert any(mounts[dashboards_dir].glob("*.json"))

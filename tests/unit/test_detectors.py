@@ -28,13 +28,15 @@ def poll(
     start: float = 500.0,
     streaming: bool = True,
     standbys: tuple[str, ...] = (),
+    catching_up: tuple[str, ...] = (),
     ok: bool = True,
 ) -> InstancePoll:
     if not ok:
         return InstancePoll(target, at, at, False, "unknown", 0, errors={"connect": "refused"})
     instance = InstanceSnapshot(reader, start, 150000, None, 1, 100, 8192)
     receiver = Receiver(0, 0, "streaming" if streaming else None, False, 0) if reader else None
-    replication = ReplicationSnapshot(tuple(downstream(n) for n in standbys), receiver)
+    senders = [downstream(n) for n in standbys] + [downstream(n, "catchup") for n in catching_up]
+    replication = ReplicationSnapshot(tuple(senders), receiver)
     return InstancePoll(
         target,
         at,
@@ -136,6 +138,62 @@ def test_a_standby_leaving_the_writer_stops_replication(detectors: Detectors) ->
 
 def test_a_writer_that_was_down_does_not_invent_disconnects(detectors: Detectors) -> None:
     assert ids(detectors, poll(WRITER, 1001, ok=False), poll(WRITER, 1002, standbys=())) == []
+
+
+def test_a_restarted_writer_forgets_the_standbys_it_had_before(detectors: Detectors) -> None:
+    """The standby reconnects and says it streams before the restarted writer lists it as
+    streaming (its walsender is still catching up): the writer's list from before the outage
+    must not turn that into a second stop and a second resume."""
+    got = ids(
+        detectors,
+        poll(WRITER, 1001, standbys=("ext-2",)),
+        poll(READER, 1001, reader=True),
+        poll(WRITER, 1002, ok=False),  # the writer restarts
+        poll(READER, 1002, reader=True, streaming=False),  # its standby loses the stream
+        poll(READER, 1003, reader=True),  # and has it back first
+        poll(WRITER, 1003.5, start=1003.0, catching_up=("ext-2",)),
+        poll(WRITER, 1004, start=1003.0, standbys=("ext-2",)),
+    )
+    assert got == [
+        ("RDS-EVENT-0057", "ext-2"),
+        ("RDS-EVENT-0046", "ext-2"),
+        ("RDS-EVENT-0006", "ext-1"),
+    ]
+
+
+def test_a_writer_restarted_between_two_polls_forgets_its_standbys(
+    detectors: Detectors,
+) -> None:
+    """The same without a failed poll: a restart quicker than the poll interval."""
+    got = ids(
+        detectors,
+        poll(WRITER, 1001, standbys=("ext-2",)),
+        poll(READER, 1001, reader=True),
+        poll(READER, 1002, reader=True, streaming=False),
+        poll(READER, 1003, reader=True),
+        poll(WRITER, 1003.5, start=1003.0, catching_up=("ext-2",)),
+        poll(WRITER, 1004, start=1003.0, standbys=("ext-2",)),
+    )
+    assert got == [
+        ("RDS-EVENT-0057", "ext-2"),
+        ("RDS-EVENT-0046", "ext-2"),
+        ("RDS-EVENT-0006", "ext-1"),
+    ]
+
+
+def test_a_writer_out_of_reach_forgets_its_standbys(detectors: Detectors) -> None:
+    """No restart, just polls that failed (the collector lost the writer for a while)."""
+    got = ids(
+        detectors,
+        poll(WRITER, 1001, standbys=("ext-2",)),
+        poll(READER, 1001, reader=True),
+        poll(WRITER, 1002, ok=False),
+        poll(READER, 1002, reader=True, streaming=False),
+        poll(READER, 1003, reader=True),
+        poll(WRITER, 1003.5, catching_up=("ext-2",)),
+        poll(WRITER, 1004, standbys=("ext-2",)),
+    )
+    assert got == [("RDS-EVENT-0057", "ext-2"), ("RDS-EVENT-0046", "ext-2")]
 
 
 def test_events_reach_the_store(detectors: Detectors) -> None:

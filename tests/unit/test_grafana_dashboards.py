@@ -19,7 +19,12 @@ from alerts import generate as rules_generate
 from alerts.cloudwatch import CLUSTER_METRICS, INSTANCE_METRICS, cloudwatch_snake
 from dashboards import queries
 from dashboards.grafana import generate
-from dashboards.grafana.build import ALERTMANAGER_UID, PROMETHEUS_UID
+from dashboards.grafana.provisioning import (
+    ALERTMANAGER_UID,
+    CHECKOUT_DASHBOARDS,
+    PROMETHEUS_UID,
+    write_provisioning,
+)
 from dashboards.queries import health
 from dashboards.queries.cloudwatch import UNITS
 from dashboards.queries.model import render
@@ -195,10 +200,33 @@ def test_provisioning_names_the_datasources_the_dashboards_use() -> None:
     assert by_uid[PROMETHEUS_UID]["type"] == "prometheus"
     assert by_uid[ALERTMANAGER_UID]["type"] == "alertmanager"
     assert by_uid[ALERTMANAGER_UID]["jsonData"]["implementation"] == "prometheus"
-    assert all(s["url"].startswith("http://127.0.0.1:") for s in sources["datasources"])
+    # compose's Grafana container sets these; tests/unit/test_compose.py expands them.
+    assert [s["url"] for s in sources["datasources"]] == [
+        "${PROMETHEUS_URL}",
+        "${ALERTMANAGER_URL}",
+    ]
     providers = yaml.safe_load((DEPLOY / "provisioning/dashboards/borealis.yml").read_text())
     [provider] = providers["providers"]
     assert provider["type"] == "file" and provider["folder"] == "Borealis"
+    assert provider["options"]["path"] == "${GRAFANA_DASHBOARDS_DIR}"
+
+
+def test_a_stack_gets_provisioning_with_its_own_urls(tmp_path: Path) -> None:
+    """What `borealis up` writes: the same shape as the compose files, with its URLs."""
+    root = write_provisioning(
+        tmp_path / "provisioning", "http://127.0.0.1:10090", "http://127.0.0.1:10093", DEPLOY
+    )
+    sources = yaml.safe_load((root / "datasources/borealis.yml").read_text())
+    compose = yaml.safe_load((DEPLOY / "provisioning/datasources/borealis.yml").read_text())
+    assert [s["url"] for s in sources["datasources"]] == [
+        "http://127.0.0.1:10090",
+        "http://127.0.0.1:10093",
+    ]
+    for mine, theirs in zip(sources["datasources"], compose["datasources"], strict=True):
+        assert {**mine, "url": None} == {**theirs, "url": None}
+    providers = yaml.safe_load((root / "dashboards/borealis.yml").read_text())
+    assert providers["providers"][0]["options"]["path"] == str(DEPLOY)
+    assert CHECKOUT_DASHBOARDS == DEPLOY / "dashboards"
 
 
 def test_the_dash_ui_runs_the_same_expressions_as_grafana() -> None:
