@@ -33,9 +33,12 @@ def time_series_figure(
     markers: Sequence[tuple[float, str]] = (),
     stacked: bool = False,
     unavailable: str | None = None,
+    x_range: Sequence[str] | None = None,
+    revision: str = "",
 ) -> go.Figure:
-    """Lines per series; with none, the graph says why: `unavailable` (a data source that did
-    not answer, in red) or "no data yet"."""
+    """Lines per series, over `x_range` when given (the page's shared range); with none,
+    the graph says why: `unavailable` (a data source that did not answer, in red) or
+    "no data yet"."""
     fig = go.Figure()
     for s in sorted(series, key=lambda s: legend_name(legend, s.labels)):
         fig.add_trace(
@@ -66,8 +69,12 @@ def time_series_figure(
         yaxis_title=unit,
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
-        uirevision=title,
+        # A new range (picked or zoomed) resets what the user did to the graph; a refresh
+        # of the same choice keeps it.
+        uirevision=f"{title}|{revision}",
     )
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range), autorange=False)
     if not series:
         fig.add_annotation(
             text=unavailable or "no data yet",

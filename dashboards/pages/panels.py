@@ -25,7 +25,7 @@ def panel_series(
     unavailable = None
     for expr, legend in panel.dash_queries:
         try:
-            found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step)
+            found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step, ctx.end_s)
         except DataUnavailable as exc:
             found, unavailable = [], str(exc)
             if problems is not None and unavailable not in problems:
@@ -57,6 +57,8 @@ def panel_figures(
                 markers=markers,
                 stacked=panel.stacked,
                 unavailable=unavailable,
+                x_range=ctx.x_range,
+                revision=ctx.range_key,
             )
         )
     return out

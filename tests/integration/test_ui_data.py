@@ -20,7 +20,7 @@ from collector.service import Collector
 from collector.targets import Target
 from core.events import EventStore, make_event
 from core.settings import CollectorSettings, Settings
-from dashboards import figures
+from dashboards import figures, timerange
 from dashboards.context import UiContext
 from dashboards.data import CollectorClient, DataUnavailable, PiClient, PrometheusClient
 from dashboards.pages import events, io, overview, performance_insights, replication
@@ -258,6 +258,33 @@ def test_io_page_draws_the_series_and_no_status(prometheus: str, collector: str)
     assert steady(read.data[0].y, 10.0)
     assert steady(write.data[0].y, 4.0)
     assert annotations(read) == []
+
+
+def test_io_page_over_an_absolute_range_draws_that_range_alone(
+    prometheus: str, collector: str
+) -> None:
+    (sampled,) = PrometheusClient(prometheus).query_range('demo_value{db_instance="b"}', 900, 1)
+    start, end = sampled.times[0] + 30, sampled.times[0] + 90
+    shown = timerange.resolve(timerange.absolute(start, end))
+    read, write, *_, status = io.figures_for(context(prometheus, collector).showing(shown))
+    assert status == []
+    for figure in (read, write):
+        times = [datetime.fromisoformat(str(x)).timestamp() for x in figure.data[0].x]
+        assert start <= min(times) and max(times) <= end
+        assert len(times) == 61  # a minute at the 1 s step (60 s / 450 points, floored at 1 s)
+        assert list(figure.layout.xaxis.range) == shown.x_range()
+    assert steady(read.data[0].y, 10.0)
+
+
+def test_a_week_range_queries_at_a_coarse_step(prometheus: str, collector: str) -> None:
+    shown = timerange.resolve(timerange.relative(7 * 86400))
+    assert shown.step == 1344.0  # 450 points a series
+    lag, *_, status = replication.figures_for(context(prometheus, collector).showing(shown))
+    assert status == []
+    # A gauge (seen for 5 min after its last sample): the two minutes of samples fall on one
+    # or two of the week's points, not on 120.
+    assert 1 <= len(lag.data[0].x) <= 2
+    assert list(lag.layout.xaxis.range) == shown.x_range()
 
 
 def test_io_page_says_prometheus_is_down_instead_of_empty_graphs(collector: str) -> None:
