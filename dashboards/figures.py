@@ -74,7 +74,8 @@ def time_series_figure(
         uirevision=f"{title}|{revision}",
     )
     if x_range is not None:
-        fig.update_xaxes(range=list(x_range), autorange=False)
+        # Dates even with no series (an empty axis would read them as numbers).
+        fig.update_xaxes(type="date", range=list(x_range), autorange=False)
     if not series:
         fig.add_annotation(
             text=unavailable or "no data yet",

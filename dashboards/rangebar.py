@@ -3,9 +3,10 @@ and auto-refresh with a pause. Its choice lives in one session store, read by ev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, callback_context, dcc, html, no_update
 
 from dashboards import ids, timerange
 
@@ -16,22 +17,23 @@ def layout() -> Any:
     options = [
         {"label": label, "value": str(seconds)} for seconds, label in timerange.RELATIVE_CHOICES
     ]
-    options.append({"label": "Absolute range (UTC)", "value": timerange.ABSOLUTE})
+    options.append({"label": "Absolute (UTC):", "value": timerange.ABSOLUTE})
     return html.Div(
         [
+            html.Span("Last:"),
             dcc.Store(
                 id=ids.TIME_RANGE,
                 storage_type="session",
                 data=timerange.relative(timerange.DEFAULT_LAST_S),
             ),
-            dcc.Dropdown(
+            dcc.RadioItems(
                 id=ids.RANGE_PICKER,
                 options=options,
                 value=str(timerange.DEFAULT_LAST_S),
-                clearable=False,
+                inline=True,
                 persistence=True,
                 persistence_type="session",
-                style={"width": "220px"},
+                labelStyle={"marginRight": "10px"},
             ),
             dcc.Input(id=ids.RANGE_START, type="text", placeholder="from YYYY-MM-DD HH:MM"),
             dcc.Input(id=ids.RANGE_END, type="text", placeholder="to YYYY-MM-DD HH:MM"),
@@ -75,6 +77,34 @@ def picked(
 def reset(stored: dict[str, Any] | None) -> dict[str, Any]:
     """Back to the picked relative range, out of a zoom or an absolute range."""
     return timerange.relative(timerange.resolve({"last_s": (stored or {}).get("last_s")}).seconds)
+
+
+def zoomed(relayout: dict[str, Any] | None, stored: dict[str, Any] | None) -> Any:
+    """The store's value after a drag-to-zoom on one graph (every graph of the page then
+    shows that range), or `no_update` for any other relayout (autosize, a legend click)."""
+    chosen = timerange.from_relayout(relayout)
+    if chosen is None:
+        return no_update
+    last_s = timerange.resolve({"last_s": (stored or {}).get("last_s")}).seconds
+    return timerange.absolute(*chosen, last_s)
+
+
+def register_zoom(app: Dash, graph_ids: Sequence[str]) -> None:
+    """Drag-to-zoom on any of `graph_ids` sets the range of every graph (through the store)."""
+    graph_ids = list(graph_ids)
+
+    @app.callback(
+        Output(ids.TIME_RANGE, "data", allow_duplicate=True),
+        *(Input(graph_id, "relayoutData") for graph_id in graph_ids),
+        State(ids.TIME_RANGE, "data"),
+        prevent_initial_call=True,
+    )
+    def zoom(*values: Any) -> Any:
+        *layouts, stored = values
+        source = callback_context.triggered_id
+        if source not in graph_ids:
+            return no_update
+        return zoomed(layouts[graph_ids.index(source)], stored)
 
 
 def describe(stored: dict[str, Any] | None) -> str:

@@ -11,13 +11,13 @@ from typing import Any, TypeGuard
 
 # (seconds, label) for the picker; ABSOLUTE selects the two datetime inputs instead.
 RELATIVE_CHOICES: tuple[tuple[int, str], ...] = (
-    (300, "Last 5 minutes"),
-    (900, "Last 15 minutes"),
-    (3600, "Last 1 hour"),
-    (3 * 3600, "Last 3 hours"),
-    (12 * 3600, "Last 12 hours"),
-    (24 * 3600, "Last 24 hours"),
-    (7 * 86400, "Last 7 days"),
+    (300, "5 min"),
+    (900, "15 min"),
+    (3600, "1 h"),
+    (3 * 3600, "3 h"),
+    (12 * 3600, "12 h"),
+    (24 * 3600, "24 h"),
+    (7 * 86400, "7 days"),
 )
 ABSOLUTE = "absolute"
 DEFAULT_LAST_S = 900

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids, timerange
+from dashboards import ids, rangebar, timerange
 from dashboards.context import UiContext
 from dashboards.pages.panels import panel_figures, status_line
 from dashboards.queries import cluster as queries
@@ -53,3 +53,5 @@ def register(app: Dash, ctx: UiContext) -> None:
     )
     def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, ...]:
         return figures_for(ctx.showing(timerange.resolve(shown)))
+
+    rangebar.register_zoom(app, [graph_id for graph_id, _ in GRAPHS])

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import figures, ids, queries, timerange
+from dashboards import figures, ids, queries, rangebar, timerange
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable
 from dashboards.pages.events import table
@@ -93,3 +93,5 @@ def register(app: Dash, ctx: UiContext) -> None:
     )
     def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, Any, Any, list[Any]]:
         return refresh_overview(ctx.showing(timerange.resolve(shown)))
+
+    rangebar.register_zoom(app, [ids.LOAD_GRAPH])

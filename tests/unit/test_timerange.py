@@ -73,6 +73,14 @@ def test_drag_to_zoom_reads_plotlys_relayout_data() -> None:
         assert timerange.from_relayout(other) is None
 
 
+def test_a_zoom_becomes_the_range_and_keeps_the_picked_one_for_reset() -> None:
+    zoom = {"xaxis.range[0]": "2026-12-03 07:30", "xaxis.range[1]": "2026-12-03 07:45"}
+    stored = rangebar.zoomed(zoom, timerange.relative(3600))
+    assert stored == {"start": NOW - 1800, "end": NOW - 900, "last_s": 3600.0}
+    assert rangebar.zoomed({"autosize": True}, stored) is no_update
+    assert rangebar.reset(stored) == timerange.relative(3600.0)
+
+
 def test_reset_returns_to_the_picked_relative_range() -> None:
     zoomed = timerange.absolute(NOW - 100, NOW - 50, last_s=3 * 3600)
     assert rangebar.reset(zoomed) == {"last_s": 3 * 3600.0}
@@ -88,4 +96,5 @@ def test_a_figure_over_a_shared_range_fixes_its_x_axis() -> None:
     )
     assert list(fig.layout.xaxis.range) == shown.x_range()
     assert fig.layout.xaxis.autorange is False
+    assert fig.layout.xaxis.type == "date"  # even a graph with no series
     assert fig.layout.uirevision == f"t|{shown.key}"
