@@ -79,6 +79,11 @@ def reset(stored: dict[str, Any] | None) -> dict[str, Any]:
     return timerange.relative(timerange.resolve({"last_s": (stored or {}).get("last_s")}).seconds)
 
 
+def paused(value: list[str] | None) -> bool:
+    """Whether the pause box is ticked: the refresh timer is then disabled."""
+    return PAUSED in (value or [])
+
+
 def zoomed(relayout: dict[str, Any] | None, stored: dict[str, Any] | None) -> Any:
     """The store's value after a drag-to-zoom on one graph (every graph of the page then
     shows that range), or `no_update` for any other relayout (autosize, a legend click)."""
@@ -150,4 +155,4 @@ def register(app: Dash) -> None:
 
     @app.callback(Output(ids.REFRESH, "disabled"), Input(ids.REFRESH_PAUSE, "value"))
     def pause(value: list[str] | None) -> bool:
-        return PAUSED in (value or [])
+        return paused(value)

@@ -98,3 +98,8 @@ def test_a_figure_over_a_shared_range_fixes_its_x_axis() -> None:
     assert fig.layout.xaxis.autorange is False
     assert fig.layout.xaxis.type == "date"  # even a graph with no series
     assert fig.layout.uirevision == f"t|{shown.key}"
+
+
+def test_the_pause_box_disables_auto_refresh() -> None:
+    assert rangebar.paused([rangebar.PAUSED]) is True
+    assert rangebar.paused([]) is False and rangebar.paused(None) is False
