@@ -79,7 +79,7 @@ def prometheus(shared_tmp: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def ui(shared_tmp: Path, prometheus: str) -> Iterator[str]:
+def ui(browser: webdriver.Chrome, shared_tmp: Path, prometheus: str) -> Iterator[str]:
     state = shared_tmp / "range-ui"
     state.mkdir()
     env = child_env(
@@ -102,6 +102,10 @@ def ui(shared_tmp: Path, prometheus: str) -> Iterator[str]:
         wait_for(lambda: healthy(url), 30, what="the UI")
         yield url
     finally:
+        # Leave its pages first: their refresh timer would log refused requests into the
+        # session's browser log, read by later tests.
+        browser.get("about:blank")
+        browser.get_log("browser")
         process.terminate()
         process.wait(30)
 
