@@ -7,7 +7,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids
+from dashboards import ids, rangebar
 from dashboards.context import UiContext
 from dashboards.pages import events, io, overview, performance_insights, replication
 
@@ -27,6 +27,9 @@ body { font-family: system-ui, sans-serif; margin: 0; }
 .unavailable { color: #b00020; background: #fde2e1; padding: 6px 10px; margin: 6px 0;
                border-radius: 4px; font-weight: bold; }
 .unavailable:empty { display: none; }
+.rangebar { display: flex; gap: 10px; align-items: center; padding: 8px 20px;
+            background: #f4f6f8; flex-wrap: wrap; }
+.rangebar .unavailable { margin: 0; }
 """
 
 
@@ -44,6 +47,7 @@ def create_app(ctx: UiContext) -> Dash:
                 ],
                 className="nav",
             ),
+            rangebar.layout(),
             html.Div(id="page", className="content"),
         ]
     )
@@ -56,6 +60,7 @@ def create_app(ctx: UiContext) -> Dash:
             return html.Div([html.H2("Not found"), html.P(f"No page at {pathname}.")])
         return page.layout(ctx)
 
+    rangebar.register(app)
     for page in PAGES:
         page.register(app, ctx)
     return app

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.settings import Settings
 from dashboards.data import CollectorClient, PiClient, PrometheusClient
+from dashboards.timerange import TimeRange, step_for
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,9 @@ class UiContext:
     refresh_ms: int
     window_s: float = 900.0
     pi: PiClient | None = None
+    # The range shown: the last `window_s` before `end_s` (None: now).
+    end_s: float | None = None
+    range_key: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UiContext:
@@ -26,6 +30,17 @@ class UiContext:
             pi=PiClient(f"http://{host}:{settings.ports.port('pi')}"),
         )
 
+    def showing(self, shown: TimeRange) -> UiContext:
+        """This context over the range the page's range store holds."""
+        return replace(self, window_s=shown.seconds, end_s=shown.end, range_key=shown.key)
+
     @property
     def step(self) -> float:
-        return max(1.0, self.window_s / 300)
+        return step_for(self.window_s)
+
+    @property
+    def x_range(self) -> list[str] | None:
+        """The x-axis every graph of the page shares (None: Plotly's autorange)."""
+        if self.end_s is None:
+            return None
+        return TimeRange(self.end_s - self.window_s, self.end_s, self.range_key).x_range()

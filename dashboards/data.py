@@ -80,12 +80,14 @@ class PrometheusClient:
             for r in data["result"]
         ]
 
-    def query_range(self, promql: str, seconds: float, step: float) -> list[Series]:
-        """The last `seconds` of `promql` at `step`; both must be positive (a programming
-        error otherwise, not an unavailable Prometheus)."""
+    def query_range(
+        self, promql: str, seconds: float, step: float, end: float | None = None
+    ) -> list[Series]:
+        """The `seconds` of `promql` before `end` (default: now) at `step`; both must be
+        positive (a programming error otherwise, not an unavailable Prometheus)."""
         if not (seconds > 0 and step > 0):
             raise ValueError(f"query_range needs seconds and step > 0, not {seconds}, {step}")
-        end = time.time()
+        end = time.time() if end is None else end
         data = self._api(
             "query_range", {"query": promql, "start": end - seconds, "end": end, "step": step}
         )

@@ -33,9 +33,16 @@ def time_series_figure(
     markers: Sequence[tuple[float, str]] = (),
     stacked: bool = False,
     unavailable: str | None = None,
+    x_range: Sequence[str] | None = None,
+    revision: str = "",
+    minimum: float | None = None,
+    shading: Sequence[tuple[float, float, str]] = (),
 ) -> go.Figure:
-    """Lines per series; with none, the graph says why: `unavailable` (a data source that did
-    not answer, in red) or "no data yet"."""
+    """Lines per series, over `x_range` when given (the page's shared range); with none,
+    the graph says why: `unavailable` (a data source that did not answer, in red) or
+    "no data yet". A `minimum` of 0 keeps zero at the bottom of the y-axis, and a flat zero
+    line gets a 0..1 axis rather than Plotly's -1..1; `shading` marks (start, end, label)
+    spans, such as the writer's."""
     fig = go.Figure()
     for s in sorted(series, key=lambda s: legend_name(legend, s.labels)):
         fig.add_trace(
@@ -66,8 +73,30 @@ def time_series_figure(
         yaxis_title=unit,
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
-        uirevision=title,
+        # A new range (picked or zoomed) resets what the user did to the graph; a refresh
+        # of the same choice keeps it.
+        uirevision=f"{title}|{revision}",
     )
+    for start, end, text in shading:
+        fig.add_vrect(
+            x0=datetime.fromtimestamp(start, UTC),
+            x1=datetime.fromtimestamp(end, UTC),
+            fillcolor="#ff9900",
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            annotation_text=text,
+            annotation_position="top left",
+            annotation_font={"size": 10, "color": "#b36b00"},
+        )
+    fig.update_xaxes(title_text="time (UTC)")
+    if minimum == 0:
+        fig.update_yaxes(rangemode="tozero")
+        if series and all(v == 0 for s in series for v in s.values):
+            fig.update_yaxes(range=[0, 1], autorange=False)
+    if x_range is not None:
+        # Dates even with no series (an empty axis would read them as numbers).
+        fig.update_xaxes(type="date", range=list(x_range), autorange=False)
     if not series:
         fig.add_annotation(
             text=unavailable or "no data yet",
@@ -79,6 +108,23 @@ def time_series_figure(
             font={"size": 14 if unavailable else 16, "color": "#d62728" if unavailable else "#888"},
         )
     return fig
+
+
+def spans_at_one(series: Series, text: str, step: float) -> list[tuple[float, float, str]]:
+    """The stretches where `series` is 1, as (start, end, text); points more than two steps
+    apart (a gap in the data) end a stretch."""
+    spans: list[tuple[float, float, str]] = []
+    start = last = None
+    for when, value in zip(series.times, series.values, strict=True):
+        if value == 1 and start is not None and last is not None and when - last <= 2 * step:
+            last = when
+            continue
+        if start is not None and last is not None:
+            spans.append((start, last, text))
+        start = last = when if value == 1 else None
+    if start is not None and last is not None:
+        spans.append((start, last, text))
+    return spans
 
 
 def failover_markers(events: Sequence[dict[str, Any]]) -> list[tuple[float, str]]:

@@ -6,9 +6,9 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids
+from dashboards import ids, rangebar, timerange
 from dashboards.context import UiContext
-from dashboards.pages.panels import panel_figures, status_line
+from dashboards.pages.panels import panel_figures, status_line, writer_spans
 from dashboards.queries import cluster as queries
 
 PATH = "/io"
@@ -23,6 +23,7 @@ GRAPHS = (
     (ids.READ_LATENCY_GRAPH, queries.READ_LATENCY),
     (ids.WRITE_LATENCY_GRAPH, queries.WRITE_LATENCY),
     (ids.VOLUME_IOPS_GRAPH, queries.VOLUME_IOPS),
+    (ids.DISK_QUEUE_GRAPH, queries.DISK_QUEUE),
 )
 
 
@@ -39,8 +40,9 @@ def layout(ctx: UiContext) -> Any:
 def figures_for(ctx: UiContext) -> tuple[Any, ...]:
     """Every graph's figure, then the status line (what did not answer)."""
     problems: list[str] = []
-    markers = ()
-    graphs = panel_figures(ctx, [panel for _, panel in GRAPHS], markers, problems)
+    # One series per instance across failovers; the writer's stretches are shaded.
+    shading = writer_spans(ctx, queries.WRITER_SPANS, problems)
+    graphs = panel_figures(ctx, [panel for _, panel in GRAPHS], (), problems, shading)
     return (*graphs, status_line(problems))
 
 
@@ -49,6 +51,9 @@ def register(app: Dash, ctx: UiContext) -> None:
         *(Output(graph_id, "figure") for graph_id, _ in GRAPHS),
         Output(ids.IO_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
+        Input(ids.TIME_RANGE, "data"),
     )
-    def refresh(_: int) -> tuple[Any, ...]:
-        return figures_for(ctx)
+    def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, ...]:
+        return figures_for(ctx.showing(timerange.resolve(shown)))
+
+    rangebar.register_zoom(app, [graph_id for graph_id, _ in GRAPHS])

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import figures, ids, queries
+from dashboards import figures, ids, queries, rangebar, timerange
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable
 from dashboards.pages.events import table
@@ -58,7 +58,7 @@ def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any, list[Any]]:
     panel = queries.DB_LOAD_BY_WAIT
     unavailable = None
     try:
-        series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step)
+        series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step, ctx.end_s)
     except DataUnavailable as exc:
         series, unavailable = [], str(exc)
         problems.append(unavailable)
@@ -70,6 +70,8 @@ def refresh_overview(ctx: UiContext) -> tuple[Any, Any, Any, list[Any]]:
         legend=panel.legend,
         stacked=True,
         unavailable=unavailable,
+        x_range=ctx.x_range,
+        revision=ctx.range_key,
     )
     try:
         rows = figures.event_rows(ctx.collector.events(ctx.window_s / 60))[:8]
@@ -87,6 +89,9 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(OVERVIEW_EVENTS, "data"),
         Output(ids.OVERVIEW_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
+        Input(ids.TIME_RANGE, "data"),
     )
-    def refresh(_: int) -> tuple[Any, Any, Any, list[Any]]:
-        return refresh_overview(ctx)
+    def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, Any, Any, list[Any]]:
+        return refresh_overview(ctx.showing(timerange.resolve(shown)))
+
+    rangebar.register_zoom(app, [ids.LOAD_GRAPH])

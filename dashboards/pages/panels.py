@@ -25,7 +25,7 @@ def panel_series(
     unavailable = None
     for expr, legend in panel.dash_queries:
         try:
-            found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step)
+            found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step, ctx.end_s)
         except DataUnavailable as exc:
             found, unavailable = [], str(exc)
             if problems is not None and unavailable not in problems:
@@ -42,6 +42,7 @@ def panel_figures(
     panels: Sequence[Panel],
     markers: Sequence[tuple[float, str]] = (),
     problems: list[str] | None = None,
+    shading: Sequence[tuple[float, float, str]] = (),
 ) -> list[Any]:
     """One figure per panel; a source that did not answer is said on the graph and appended
     to `problems` for the page's status line."""
@@ -57,6 +58,10 @@ def panel_figures(
                 markers=markers,
                 stacked=panel.stacked,
                 unavailable=unavailable,
+                x_range=ctx.x_range,
+                revision=ctx.range_key,
+                minimum=panel.minimum,
+                shading=shading,
             )
         )
     return out
@@ -69,6 +74,24 @@ def failover_markers(ctx: UiContext, problems: list[str] | None = None) -> list[
         if problems is not None:
             problems.append(f"{exc} (no failover markers)")
         return []
+
+
+def writer_spans(
+    ctx: UiContext, expr: str, problems: list[str] | None = None
+) -> list[tuple[float, float, str]]:
+    """(start, end, "writer: <instance>") for each stretch an instance was the writer, from
+    `expr` (1 while the writer); a source that did not answer gives none (said once)."""
+    try:
+        found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step, ctx.end_s)
+    except DataUnavailable as exc:
+        if problems is not None and str(exc) not in problems:
+            problems.append(str(exc))
+        return []
+    return [
+        span
+        for s in found
+        for span in figures.spans_at_one(s, f"writer: {s.labels.get('db_instance', '?')}", ctx.step)
+    ]
 
 
 def status_line(problems: Sequence[str]) -> list[Any]:

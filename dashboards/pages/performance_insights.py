@@ -3,11 +3,12 @@ top SQL with its pg_stat_statements figures, read from the collector's PI API.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dash import Dash, Input, Output, dash_table, dcc, html
 
-from dashboards import figures, ids
+from dashboards import figures, ids, timerange
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable
 
@@ -128,6 +129,11 @@ def register(app: Dash, ctx: UiContext) -> None:
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.PI_INSTANCE, "value"),
         Input(ids.PI_DIMENSION, "value"),
+        Input(ids.TIME_RANGE, "data"),
     )
-    def refresh(_: int, identifier: str | None, group: str) -> tuple[Any, Any, str]:
-        return refresh_pi(ctx, identifier, group or "db.wait_event")
+    def refresh(
+        _: int, identifier: str | None, group: str, shown: dict[str, Any] | None
+    ) -> tuple[Any, Any, str]:
+        # PI reads the last `window_s` (its API calls end now): the picked window's length.
+        window = timerange.resolve(shown).seconds
+        return refresh_pi(replace(ctx, window_s=window), identifier, group or "db.wait_event")

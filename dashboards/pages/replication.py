@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids
+from dashboards import ids, rangebar, timerange
 from dashboards.context import UiContext
 from dashboards.pages.panels import failover_markers, panel_figures, status_line
 from dashboards.queries import cluster as queries
@@ -46,6 +46,9 @@ def register(app: Dash, ctx: UiContext) -> None:
         *(Output(graph_id, "figure") for graph_id, _ in GRAPHS),
         Output(ids.REPLICATION_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
+        Input(ids.TIME_RANGE, "data"),
     )
-    def refresh(_: int) -> tuple[Any, ...]:
-        return figures_for(ctx)
+    def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, ...]:
+        return figures_for(ctx.showing(timerange.resolve(shown)))
+
+    rangebar.register_zoom(app, [graph_id for graph_id, _ in GRAPHS])

@@ -177,16 +177,26 @@ REPLICATION = Board(
 
 # --- I/O --------------------------------------------------------------------------------
 
+
+def _per_instance(expr: str) -> str:
+    """One series per instance across role changes: the `role` label summed away (a failover
+    starts a new series under the new role; the page marks the writer's spans instead)."""
+    return f"sum without (role) ({expr})"
+
+
+# 1 while an instance is the writer: the I/O page shades those spans.
+WRITER_SPANS = "max without (role) (borealis_instance_is_writer)"
+
 READ_IOPS = Panel(
     "Read IOPS (ReadIOPS)",
-    (Query("rate(borealis_blocks_read_total{$scope}[$window])", "{db_instance}"),),
+    (Query(_per_instance("rate(borealis_blocks_read_total{$scope}[$window])"), "{db_instance}"),),
     "iops",
     ((5000, ORANGE), (20000, RED)),
     minimum=0,
 )
 WRITE_IOPS = Panel(
     "Write IOPS (WriteIOPS: log records)",
-    (Query("rate(borealis_wal_records_total{$scope}[$window])", "{db_instance}"),),
+    (Query(_per_instance("rate(borealis_wal_records_total{$scope}[$window])"), "{db_instance}"),),
     "iops",
     ((5000, ORANGE), (20000, RED)),
     minimum=0,
@@ -195,7 +205,10 @@ READ_THROUGHPUT = Panel(
     "Read throughput (ReadThroughput)",
     (
         Query(
-            "rate(borealis_blocks_read_total{$scope}[$window]) * borealis_block_size_bytes{$scope}",
+            _per_instance(
+                "rate(borealis_blocks_read_total{$scope}[$window])"
+                " * borealis_block_size_bytes{$scope}"
+            ),
             "{db_instance}",
         ),
     ),
@@ -205,7 +218,7 @@ READ_THROUGHPUT = Panel(
 )
 WRITE_THROUGHPUT = Panel(
     "Write throughput (WriteThroughput: WAL)",
-    (Query("rate(borealis_wal_bytes_total{$scope}[$window])", "{db_instance}"),),
+    (Query(_per_instance("rate(borealis_wal_bytes_total{$scope}[$window])"), "{db_instance}"),),
     "Bps",
     ((64 * 2**20, ORANGE), (256 * 2**20, RED)),
     minimum=0,
@@ -214,8 +227,10 @@ READ_LATENCY = Panel(
     "Read latency (ReadLatency)",
     (
         Query(
-            "rate(borealis_block_read_seconds_total{$scope}[$window]) "
-            "/ clamp_min(rate(borealis_blocks_read_total{$scope}[$window]), 1e-9)",
+            _per_instance("rate(borealis_block_read_seconds_total{$scope}[$window])")
+            + " / clamp_min("
+            + _per_instance("rate(borealis_blocks_read_total{$scope}[$window])")
+            + ", 1e-9)",
             "{db_instance}",
         ),
     ),
@@ -228,8 +243,10 @@ WRITE_LATENCY = Panel(
     "Write latency (WriteLatency: WAL writes)",
     (
         Query(
-            "rate(borealis_wal_write_seconds_total{$scope}[$window]) "
-            "/ clamp_min(rate(borealis_wal_writes_total{$scope}[$window]), 1e-9)",
+            _per_instance("rate(borealis_wal_write_seconds_total{$scope}[$window])")
+            + " / clamp_min("
+            + _per_instance("rate(borealis_wal_writes_total{$scope}[$window])")
+            + ", 1e-9)",
             "{db_instance}",
         ),
     ),
@@ -241,7 +258,8 @@ DISK_QUEUE = Panel(
     "Disk queue depth (DiskQueueDepth)",
     (
         Query(
-            "sum without (device) (rate(borealis_disk_io_weighted_seconds_total{$scope}[$window]))",
+            "sum without (device, role) "
+            "(rate(borealis_disk_io_weighted_seconds_total{$scope}[$window]))",
             "{db_instance}",
         ),
     ),

@@ -20,7 +20,7 @@ from collector.service import Collector
 from collector.targets import Target
 from core.events import EventStore, make_event
 from core.settings import CollectorSettings, Settings
-from dashboards import figures
+from dashboards import figures, timerange
 from dashboards.context import UiContext
 from dashboards.data import CollectorClient, DataUnavailable, PiClient, PrometheusClient
 from dashboards.pages import events, io, overview, performance_insights, replication
@@ -38,18 +38,29 @@ SPAN_S = 120  # the backfilled samples: one a second, ending a few seconds ago
 
 
 def openmetrics(end: int) -> str:
-    """Known series: reads at 10/s, WAL records at 4/s, 1.5 sessions on CPU, 250 ms lag."""
+    """Known series: reads at 10/s, WAL records at 4/s, 1.5 sessions on CPU, 250 ms lag, no
+    lag in bytes; ui-3 fails over half-way (reader, then writer) with a disk queue of 0.5."""
     lines = [
         "# TYPE borealis_blocks_read counter",
         "# TYPE borealis_wal_records counter",
         "# TYPE borealis_db_load_seconds counter",
         "# TYPE borealis_replica_lag_seconds gauge",
         "# TYPE demo_value gauge",
+        "# TYPE borealis_replica_lag_bytes gauge",
+        "# TYPE borealis_disk_io_weighted_seconds counter",
+        "# TYPE borealis_instance_is_writer gauge",
     ]
     samples: dict[str, list[str]] = {}
     for i in range(SPAN_S):
         at = end - SPAN_S + i
+        role = "reader" if i < SPAN_S // 2 else "writer"
         for series, value in (
+            ('borealis_replica_lag_bytes{db_instance="ui-2",role="reader"}', 0),
+            (f'borealis_disk_io_weighted_seconds_total{{db_instance="ui-3",role="{role}"}}', i / 2),
+            (
+                f'borealis_instance_is_writer{{db_instance="ui-3",role="{role}"}}',
+                int(role == "writer"),
+            ),
             ('borealis_blocks_read_total{db_instance="ui-1"}', 10 * i),
             ('borealis_wal_records_total{db_instance="ui-1"}', 4 * i),
             ('borealis_db_load_seconds_total{db_instance="ui-1",wait_event_type="CPU"}', 1.5 * i),
@@ -65,6 +76,9 @@ def openmetrics(end: int) -> str:
         "borealis_db_load_seconds": "borealis_db_load_seconds_total",
         "borealis_replica_lag_seconds": "borealis_replica_lag_seconds",
         "demo_value": "demo_value",
+        "borealis_replica_lag_bytes": "borealis_replica_lag_bytes",
+        "borealis_disk_io_weighted_seconds": "borealis_disk_io_weighted_seconds_total",
+        "borealis_instance_is_writer": "borealis_instance_is_writer",
     }
     out = []
     for type_line, (_, metric) in zip(lines, families.items(), strict=True):
@@ -257,7 +271,57 @@ def test_io_page_draws_the_series_and_no_status(prometheus: str, collector: str)
     assert [t.name for t in read.data] == ["ui-1"]
     assert steady(read.data[0].y, 10.0)
     assert steady(write.data[0].y, 4.0)
-    assert annotations(read) == []
+    assert annotations(read) == ["writer: ui-3"]  # the writer's shading, nothing unavailable
+
+
+def test_io_page_keeps_one_series_per_instance_across_a_failover_and_shades_the_writer(
+    prometheus: str, collector: str
+) -> None:
+    *_, _volume, queue, status = io.figures_for(context(prometheus, collector))
+    assert status == []
+    assert [t.name for t in queue.data] == ["ui-3"]  # not once as reader, once as writer
+    assert steady(queue.data[0].y, 0.5)
+    (shade,) = [shape for shape in queue.layout.shapes if shape.type == "rect"]
+    (sampled,) = PrometheusClient(prometheus).query_range('demo_value{db_instance="b"}', 900, 1)
+    failover = sampled.times[0] + SPAN_S // 2
+    assert abs(datetime.fromisoformat(str(shade.x0)).timestamp() - failover) <= 1
+    assert "writer: ui-3" in annotations(queue)
+    assert queue.layout.xaxis.title.text == "time (UTC)"
+    assert queue.layout.yaxis.rangemode == "tozero"
+
+
+def test_a_flat_zero_line_gets_a_zero_to_one_axis(prometheus: str, collector: str) -> None:
+    _lag, lag_bytes, *_ = replication.figures_for(context(prometheus, collector))
+    assert set(lag_bytes.data[0].y) == {0.0}
+    assert list(lag_bytes.layout.yaxis.range) == [0, 1]
+    assert lag_bytes.layout.yaxis.title.text == "bytes"
+
+
+def test_io_page_over_an_absolute_range_draws_that_range_alone(
+    prometheus: str, collector: str
+) -> None:
+    (sampled,) = PrometheusClient(prometheus).query_range('demo_value{db_instance="b"}', 900, 1)
+    start, end = sampled.times[0] + 30, sampled.times[0] + 90
+    shown = timerange.resolve(timerange.absolute(start, end))
+    read, write, *_, status = io.figures_for(context(prometheus, collector).showing(shown))
+    assert status == []
+    for figure in (read, write):
+        times = [datetime.fromisoformat(str(x)).timestamp() for x in figure.data[0].x]
+        assert start <= min(times) and max(times) <= end
+        assert len(times) == 61  # a minute at the 1 s step (60 s / 450 points, floored at 1 s)
+        assert list(figure.layout.xaxis.range) == shown.x_range()
+    assert steady(read.data[0].y, 10.0)
+
+
+def test_a_week_range_queries_at_a_coarse_step(prometheus: str, collector: str) -> None:
+    shown = timerange.resolve(timerange.relative(7 * 86400))
+    assert shown.step == 1344.0  # 450 points a series
+    lag, *_, status = replication.figures_for(context(prometheus, collector).showing(shown))
+    assert status == []
+    # A gauge (seen for 5 min after its last sample): the two minutes of samples fall on one
+    # or two of the week's points, not on 120.
+    assert 1 <= len(lag.data[0].x) <= 2
+    assert list(lag.layout.xaxis.range) == shown.x_range()
 
 
 def test_io_page_says_prometheus_is_down_instead_of_empty_graphs(collector: str) -> None:
@@ -277,8 +341,7 @@ def test_replication_page_marks_failovers_from_the_collector(
     assert status == []
     assert [t.name for t in lag.data] == ["ui-2"]
     assert set(lag.data[0].y) == {250.0}
-    assert lag_bytes.data == ()  # no such series: "no data yet", not an error
-    assert "no data yet" in annotations(lag_bytes)
+    assert [t.name for t in lag_bytes.data] == ["ui-2"]
     assert "failover" in " ".join(annotations(lag)).lower()
 
 

@@ -30,7 +30,7 @@ def healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def lonely_ui(shared_tmp: Path) -> Iterator[str]:
+def lonely_ui(browser: webdriver.Chrome, shared_tmp: Path) -> Iterator[str]:
     state = shared_tmp / "ui-alone"
     state.mkdir()
     env = child_env(
@@ -53,6 +53,10 @@ def lonely_ui(shared_tmp: Path) -> Iterator[str]:
         wait_for(lambda: healthy(url), 30, what="the UI alone")
         yield url
     finally:
+        # Leave its pages first: their refresh timer would log refused requests into the
+        # session's browser log, read by later tests.
+        browser.get("about:blank")
+        browser.get_log("browser")
         process.terminate()
         process.wait(30)
 

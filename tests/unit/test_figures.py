@@ -57,3 +57,34 @@ def test_empty_data_says_so() -> None:
 
 def test_legend_falls_back_to_labels() -> None:
     assert figures.legend_name("{missing}", {"a": "1", "__name__": "x"}) == "a=1"
+
+
+def test_writer_spans_are_the_stretches_at_one() -> None:
+    writer = Series({}, (0.0, 1.0, 2.0, 3.0, 4.0, 10.0, 11.0, 12.0), (0, 1, 1, 0, 1, 1, 1, 0))
+    assert figures.spans_at_one(writer, "writer: a", step=1.0) == [
+        (1.0, 2.0, "writer: a"),
+        (4.0, 4.0, "writer: a"),  # a gap in the data ends a stretch
+        (10.0, 11.0, "writer: a"),
+    ]
+    assert figures.spans_at_one(Series({}, (), ()), "x", step=1.0) == []
+
+
+def test_a_zero_floored_axis_and_a_flat_zero_line() -> None:
+    flat = [Series({"name": "r"}, (0.0, 1.0), (0.0, 0.0))]
+    fig = figures.time_series_figure(flat, title="t", unit="bytes", legend="{name}", minimum=0)
+    assert fig.layout.yaxis.rangemode == "tozero"
+    assert list(fig.layout.yaxis.range) == [0, 1]
+    busy = [Series({"name": "r"}, (0.0, 1.0), (0.0, 5.0))]
+    fig = figures.time_series_figure(busy, title="t", unit="bytes", legend="{name}", minimum=0)
+    assert fig.layout.yaxis.range is None and fig.layout.yaxis.rangemode == "tozero"
+    unfloored = figures.time_series_figure(flat, title="t", unit="x", legend="{name}")
+    assert unfloored.layout.yaxis.rangemode is None
+
+
+def test_shading_draws_a_labelled_span_below_the_lines() -> None:
+    fig = figures.time_series_figure(
+        [], title="t", unit="u", legend="{name}", shading=[(0.0, 60.0, "writer: a")]
+    )
+    (rect,) = fig.layout.shapes
+    assert rect.layer == "below"
+    assert "writer: a" in [a.text for a in fig.layout.annotations]
