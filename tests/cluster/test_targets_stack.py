@@ -173,7 +173,15 @@ def dash_callback(ui: str, output: str, inputs: list[dict[str, Any]]) -> Any:
             {"id": part.split(".")[0], "property": part.split(".")[1]}
             for part in callback["output"].strip(".").split("...")
         ],
-        "inputs": inputs,
+        # Every input the callback declares, as a fresh page sends them: those not given are
+        # None (a store nobody has written yet).
+        "inputs": [
+            next(
+                (i for i in inputs if (i["id"], i["property"]) == (d["id"], d["property"])),
+                {"id": d["id"], "property": d["property"], "value": None},
+            )
+            for d in callback["inputs"]
+        ],
         "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs],
     }
     request = urllib.request.Request(  # noqa: S310 - the stack's own UI
