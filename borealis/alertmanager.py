@@ -5,6 +5,7 @@ service spec (127.0.0.1 only, no cluster listener)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -12,12 +13,38 @@ from alerts import alertmanager
 from alerts.loader import load_pack
 from alerts.webhook import webhook_url
 from borealis.services import ServiceSpec
+from core.errors import ConfigError
 from core.paths import StatePaths
 from core.settings import Settings
+from core.yamlconf import load_located_file, plain
 
 
 def directory(paths: StatePaths) -> Path:
     return paths.root / "alertmanager"
+
+
+def load_receivers(path: Path) -> dict[str, dict[str, Any]]:
+    """The receivers file: each receiver name maps to an Alertmanager receiver body whose
+    keys are integrations (`email_configs: [...]`); a wrong entry names file and line."""
+    document = load_located_file(path)
+    if not isinstance(document.value, dict):
+        raise ConfigError(f"{path}:{document.line}: expected receiver names mapping to bodies")
+    receivers: dict[str, dict[str, Any]] = {}
+    for name, body in document.value.items():
+        integrations = body.value
+        if not isinstance(integrations, dict) or not integrations:
+            raise ConfigError(
+                f"{path}:{body.line}: receiver {name!r} needs a mapping of integrations "
+                "(email_configs, slack_configs, webhook_configs, ...)"
+            )
+        for key, value in integrations.items():
+            if not key.endswith("_configs") or not isinstance(value.value, list):
+                raise ConfigError(
+                    f"{path}:{value.line}: receiver {name!r}: {key!r} must be an "
+                    "integration list such as email_configs: [...]"
+                )
+        receivers[str(name)] = plain(body)
+    return receivers
 
 
 def prepare(settings: Settings, paths: StatePaths) -> Path:
@@ -25,7 +52,9 @@ def prepare(settings: Settings, paths: StatePaths) -> Path:
     root = directory(paths)
     (root / "data").mkdir(parents=True, exist_ok=True)
     path = root / "alertmanager.yml"
-    document = alertmanager.config(webhook_url(settings), load_pack())
+    receivers_file = settings.alertmanager.receivers_file
+    receivers = load_receivers(Path(receivers_file)) if receivers_file else {}
+    document = alertmanager.config(webhook_url(settings), load_pack(), receivers)
     path.write_text(yaml.safe_dump(document, sort_keys=True))
     return path
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from borealis import control
+from borealis import alertmanager, control
 from borealis.services import stop_stale
 from cluster import pgctl
 from cluster.layout import check_ownership, check_reachable
@@ -141,6 +141,9 @@ def check_service_binaries(settings: Settings) -> None:
             f"the Alertmanager binary {binary!r} was not found: run `make install` (it installs "
             "the prometheus-alertmanager package) or set alertmanager.binary to its path"
         )
+    if settings.alertmanager.receivers_file:
+        # A wrong receivers file stops the start before any process runs (file:line: reason).
+        alertmanager.load_receivers(Path(settings.alertmanager.receivers_file))
 
 
 def check_data_root(settings: Settings, paths: StatePaths) -> None:

@@ -187,6 +187,9 @@ class PrometheusSettings:
 @dataclass(frozen=True)
 class AlertmanagerSettings:
     binary: str = "prometheus-alertmanager"
+    # A YAML file: receiver name (as the alarms' actions name it) -> its Alertmanager body
+    # (email_configs, slack_configs, ...); docs/alarms.md. None: every receiver is a webhook.
+    receivers_file: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,17 @@ real amtool) delivers to this stack's webhook; Prometheus sends alerts to it; 12
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from borealis import alertmanager, prometheus
-from core.settings import Ports, Settings
+from core.errors import ConfigError
+from core.settings import AlertmanagerSettings, Ports, Settings
 from tests.binaries import require_binary
 
 
@@ -39,3 +43,80 @@ def test_prometheus_sends_alerts_to_the_stacks_alertmanager(tmp_path: Path) -> N
     document = prometheus.config(settings, tmp_path)
     targets = document["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]  # type: ignore[index]
     assert targets == ["127.0.0.1:18177"]
+
+
+RECEIVERS = """\
+dba-email:
+  email_configs:
+    - to: dba@example.com
+      from: borealis@example.com
+      smarthost: smtp.example.com:587
+      auth_username: borealis@example.com
+      auth_password_file: /etc/borealis/smtp-password
+oncall-slack:
+  slack_configs:
+    - api_url_file: /etc/borealis/slack-webhook-url
+      channel: "#db-oncall"
+"""
+
+
+def test_a_receivers_file_configures_email_and_slack(tmp_path: Path) -> None:
+    receivers = tmp_path / "receivers.yaml"
+    receivers.write_text(RECEIVERS)
+    settings = Settings(
+        state_dir=tmp_path / "state",
+        alertmanager=AlertmanagerSettings(receivers_file=str(receivers)),
+    )
+    config_file = alertmanager.prepare(settings, settings.state_paths())
+    document = yaml.safe_load(config_file.read_text())
+    by_name = {r["name"]: r for r in document["receivers"]}
+    assert by_name["dba-email"]["email_configs"][0]["to"] == "dba@example.com"
+    assert by_name["oncall-slack/ok"]["slack_configs"][0]["send_resolved"] is True
+    checked = subprocess.run(
+        [require_binary("amtool"), "check-config", str(config_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "reason"),
+    [
+        ("- a\n- b\n", ":1:", "receiver names"),
+        ("ok:\n  email_configs: []\nbad: 3\n", ":3:", "'bad' needs a mapping"),
+        ("bad:\n  to: x@example.com\n", ":2:", "'to' must be an integration list"),
+        ("bad: [unclosed\n", ":2", ""),
+    ],
+)
+def test_a_bad_receivers_file_names_file_and_line(
+    tmp_path: Path, text: str, where: str, reason: str
+) -> None:
+    receivers = tmp_path / "receivers.yaml"
+    receivers.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        alertmanager.load_receivers(receivers)
+    assert f"{receivers}{where}" in str(raised.value)
+    assert reason in str(raised.value)
+
+
+def test_up_refuses_a_bad_receivers_file_before_it_starts_anything(tmp_path: Path) -> None:
+    receivers = tmp_path / "receivers.yaml"
+    receivers.write_text("bad: 3\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "borealis", "up", "--state-dir", str(tmp_path / "state")],
+        env={
+            **os.environ,
+            "BOREALIS_ALERTMANAGER__RECEIVERS_FILE": str(receivers),
+            "BOREALIS_PORTS__BASE": "18200",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"{receivers}:1: receiver 'bad' needs a mapping" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "state" / "alertmanager").exists()
