@@ -47,7 +47,7 @@ def create_app(inbox: AlertInbox) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"ok": True}
+        return {"status": "ok"}
 
     @app.post(WEBHOOK_PATH)
     def receive() -> dict[str, Any]:

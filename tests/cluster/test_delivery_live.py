@@ -65,7 +65,7 @@ def test_the_stack_lists_alertmanager_and_the_webhook(stack: Stack) -> None:
     assert services["alertmanager"].startswith("http://127.0.0.1:")
     status = get_json(services["alertmanager"] + "/api/v2/status")
     assert status["cluster"]["status"] == "disabled"  # --cluster.listen-address= (no peers)
-    assert get_json(services["webhook"] + "/healthz") == {"ok": True}
+    assert get_json(services["webhook"] + "/healthz") == {"status": "ok"}
     wanted = [services["alertmanager"] + "/api/v2/alerts"]
 
     def active() -> list[str]:

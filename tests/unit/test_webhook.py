@@ -4,6 +4,7 @@ HTTP app (served by the real waitress server), bad payloads included."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ import requests
 from pydantic import ValidationError
 
 from alerts.inbox import AlertInbox
-from alerts.webhook import WEBHOOK_PATH, create_app
+from alerts.webhook import WEBHOOK_PATH, create_app, run
 from alerts.webhook_model import WebhookPayload
 from core.httpapi import HttpServer
+from core.settings import Ports, Settings
+from tests.conftest import PORT_BASE, wait_for
 
 
 def alert(
@@ -146,3 +149,26 @@ def test_http_bad_query_is_400(served: str) -> None:
     answer = requests.get(served + "/api/notifications", params={"minutes": "-5"}, timeout=5)
     assert answer.status_code == 400
     assert "minutes" in answer.json()["error"]
+
+
+def test_run_serves_on_ports_webhook_until_stopped(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, ports=Ports(base=PORT_BASE + 600))
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(settings, stop), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{settings.ports.port('webhook')}"
+    wait_for(
+        lambda: requests.get(url + "/healthz", timeout=2).json() == {"status": "ok"},
+        15,
+        what="the webhook service's /healthz",
+    )
+    assert requests.post(url + WEBHOOK_PATH, json=payload("firing"), timeout=5).ok
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    # Stored under <state>/alerts/, and the port is free again.
+    assert len(AlertInbox(tmp_path / "alerts").list_notifications()) == 1
+    again = HttpServer(
+        create_app(AlertInbox(tmp_path / "alerts")), port=settings.ports.port("webhook")
+    )
+    again.stop()
