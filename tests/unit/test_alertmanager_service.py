@@ -3,7 +3,6 @@ real amtool) delivers to this stack's webhook; Prometheus sends alerts to it; 12
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from borealis import alertmanager, prometheus
 from core.errors import ConfigError
 from core.settings import AlertmanagerSettings, Ports, Settings
 from tests.binaries import require_binary
+from tests.conftest import PORT_BASE, child_env
 
 
 def test_config_and_argv(tmp_path: Path) -> None:
@@ -106,11 +106,12 @@ def test_up_refuses_a_bad_receivers_file_before_it_starts_anything(tmp_path: Pat
     receivers.write_text("bad: 3\n")
     done = subprocess.run(
         [sys.executable, "-m", "borealis", "up", "--state-dir", str(tmp_path / "state")],
-        env={
-            **os.environ,
-            "BOREALIS_ALERTMANAGER__RECEIVERS_FILE": str(receivers),
-            "BOREALIS_PORTS__BASE": "18200",
-        },
+        env=child_env(
+            {
+                "BOREALIS_ALERTMANAGER__RECEIVERS_FILE": str(receivers),
+                "BOREALIS_PORTS__BASE": str(PORT_BASE + 500),
+            }
+        ),
         capture_output=True,
         text=True,
         timeout=60,
