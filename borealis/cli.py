@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         "cloudwatch", help="run the CloudWatch-compatible API alone (boto3, aws cloudwatch)"
     )
     _add_common(cloudwatch)
+
+    webhook = sub.add_parser(
+        "webhook", help="run the Alertmanager webhook receiver alone (inbox, alarm history)"
+    )
+    _add_common(webhook)
     return parser
 
 
@@ -195,6 +200,7 @@ COMMANDS: dict[str, Command] = {
     "collector": standalone.cmd_collector,
     "ui": standalone.cmd_ui,
     "cloudwatch": standalone.cmd_cloudwatch,
+    "webhook": standalone.cmd_webhook,
 }
 
 

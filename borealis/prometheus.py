@@ -48,6 +48,11 @@ def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
             "evaluation_interval": f"{settings.prometheus.evaluation_interval_s:g}s",
         },
         "rule_files": [str(rule_dir / "*.yml")],
+        "alerting": {
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"{host}:{settings.ports.port('alertmanager')}"]}]}
+            ]
+        },
         "scrape_configs": [
             {
                 "job_name": "borealis",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from borealis import grafana, prometheus
+from borealis import alertmanager, grafana, prometheus
 from borealis.services import Service, ServiceSpec
 from core.errors import BorealisError
 from core.paths import StatePaths
@@ -67,6 +67,8 @@ def stack_services(settings: Settings, paths: StatePaths, *, cluster: bool) -> l
         prometheus.service(settings, paths),
         python_service(settings, paths, "ui", "ui", "/healthz"),
         python_service(settings, paths, "cloudwatch", "cloudwatch", "/healthz"),
+        python_service(settings, paths, "webhook", "webhook", "/healthz"),
+        alertmanager.service(settings, paths),
     ]
     if cluster and settings.workload:
         specs.append(workload_service(settings, paths))

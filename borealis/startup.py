@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from borealis import control
+from borealis import alertmanager, control
 from borealis.services import stop_stale
 from cluster import pgctl
 from cluster.layout import check_ownership, check_reachable
@@ -27,7 +27,15 @@ from core.settings import Settings, settings_to_json
 from core.topology import Topology
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
-SERVICES = ("collector", "prometheus", "ui", "cloudwatch", "workload")
+SERVICES = (
+    "collector",
+    "prometheus",
+    "ui",
+    "cloudwatch",
+    "webhook",
+    "alertmanager",
+    "workload",
+)
 SERVICE_PORTS = (
     "cluster_endpoint",
     "reader_endpoint",
@@ -36,6 +44,8 @@ SERVICE_PORTS = (
     "prometheus",
     "ui",
     "cloudwatch",
+    "webhook",
+    "alertmanager",
 )
 
 
@@ -125,6 +135,15 @@ def check_service_binaries(settings: Settings) -> None:
             f"the Prometheus binary {binary!r} was not found: run `make install` (it installs "
             "the prometheus package) or set prometheus.binary to its path"
         )
+    binary = settings.alertmanager.binary
+    if shutil.which(binary) is None:
+        raise BorealisError(
+            f"the Alertmanager binary {binary!r} was not found: run `make install` (it installs "
+            "the prometheus-alertmanager package) or set alertmanager.binary to its path"
+        )
+    if settings.alertmanager.receivers_file:
+        # A wrong receivers file stops the start before any process runs (file:line: reason).
+        alertmanager.load_receivers(Path(settings.alertmanager.receivers_file))
 
 
 def check_data_root(settings: Settings, paths: StatePaths) -> None:

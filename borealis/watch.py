@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RECORD_NAME = "targets-file"
 # The ports this stack listens on: a service added to `servicelist.stack_services` adds its own.
-PORTS = ("collector", "pi", "prometheus", "ui", "cloudwatch")
+PORTS = ("collector", "pi", "prometheus", "ui", "cloudwatch", "webhook", "alertmanager")
 CLUSTER_OPERATIONS = ("failover", "reboot", "fault")
 
 

@@ -41,6 +41,7 @@ class Ports:
     pi: int | None = None
     alertmanager: int | None = None
     cloudwatch: int | None = None
+    webhook: int | None = None
 
     _OFFSETS: typing.ClassVar[dict[str, int]] = {
         "cluster_endpoint": 32,
@@ -52,6 +53,7 @@ class Ports:
         "pi": 92,
         "alertmanager": 93,
         "cloudwatch": 94,
+        "webhook": 95,
     }
 
     def port(self, name: str) -> int:
@@ -183,6 +185,14 @@ class PrometheusSettings:
 
 
 @dataclass(frozen=True)
+class AlertmanagerSettings:
+    binary: str = "prometheus-alertmanager"
+    # A YAML file: receiver name (as the alarms' actions name it) -> its Alertmanager body
+    # (email_configs, slack_configs, ...); docs/alarms.md. None: every receiver is a webhook.
+    receivers_file: str | None = None
+
+
+@dataclass(frozen=True)
 class RetentionSettings:
     """How long the state directory's journals keep their rows; older rows are deleted."""
 
@@ -219,6 +229,7 @@ class Settings:
     light_workload: WorkloadSettings = field(default_factory=WorkloadSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
 

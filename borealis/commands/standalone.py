@@ -34,6 +34,12 @@ def cmd_cloudwatch(args: argparse.Namespace, settings: Settings) -> int:
     return _serve(app.run, settings)
 
 
+def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from alerts import webhook
+
+    return _serve(webhook.run, settings)
+
+
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     from dashboards import server
 

@@ -29,7 +29,15 @@ def test_status_describes_the_cluster(stack: Stack) -> None:
     assert sorted(s["az"] for s in status["segments"]) == sorted(
         ["local-1a", "local-1a", "local-1b", "local-1b", "local-1c", "local-1c"]
     )
-    assert set(status["services"]) >= {"prometheus", "collector", "ui", "cloudwatch", "pi"}
+    assert set(status["services"]) >= {
+        "prometheus",
+        "collector",
+        "ui",
+        "cloudwatch",
+        "pi",
+        "webhook",
+        "alertmanager",
+    }
     assert all(url.startswith("http://127.0.0.1:") for url in status["services"].values())
     assert_grafana_provisioning(stack, status)
 

@@ -143,7 +143,15 @@ def test_status_lists_services_and_targets_with_their_state(watched: Stack, pair
     assert status["mode"] == "targets"
     assert status["ready"] is True
     assert status["targets_file"] == str(watched.state_dir.parent / "targets.yaml")
-    assert set(status["services"]) >= {"collector", "pi", "prometheus", "ui", "cloudwatch"}
+    assert set(status["services"]) >= {
+        "collector",
+        "pi",
+        "prometheus",
+        "ui",
+        "cloudwatch",
+        "webhook",
+        "alertmanager",
+    }
     assert all(status["service_health"].values())
     assert "instances" not in status and "endpoints" not in status
     assert_grafana_provisioning(watched, status)

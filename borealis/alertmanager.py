@@ -1,0 +1,75 @@
+"""Alertmanager for the stack: its configuration (alerts.alertmanager, from the default
+alarm pack, delivering to the Borealis webhook) written under the state directory, and the
+service spec (127.0.0.1 only, no cluster listener)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alerts import alertmanager
+from alerts.loader import load_pack
+from alerts.webhook import webhook_url
+from borealis.services import ServiceSpec
+from core.errors import ConfigError
+from core.paths import StatePaths
+from core.settings import Settings
+from core.yamlconf import load_located_file, plain
+
+
+def directory(paths: StatePaths) -> Path:
+    return paths.root / "alertmanager"
+
+
+def load_receivers(path: Path) -> dict[str, dict[str, Any]]:
+    """The receivers file: each receiver name maps to an Alertmanager receiver body whose
+    keys are integrations (`email_configs: [...]`); a wrong entry names file and line."""
+    document = load_located_file(path)
+    if not isinstance(document.value, dict):
+        raise ConfigError(f"{path}:{document.line}: expected receiver names mapping to bodies")
+    receivers: dict[str, dict[str, Any]] = {}
+    for name, body in document.value.items():
+        integrations = body.value
+        if not isinstance(integrations, dict) or not integrations:
+            raise ConfigError(
+                f"{path}:{body.line}: receiver {name!r} needs a mapping of integrations "
+                "(email_configs, slack_configs, webhook_configs, ...)"
+            )
+        for key, value in integrations.items():
+            if not key.endswith("_configs") or not isinstance(value.value, list):
+                raise ConfigError(
+                    f"{path}:{value.line}: receiver {name!r}: {key!r} must be an "
+                    "integration list such as email_configs: [...]"
+                )
+        receivers[str(name)] = plain(body)
+    return receivers
+
+
+def prepare(settings: Settings, paths: StatePaths) -> Path:
+    """Write alertmanager.yml; return its path."""
+    root = directory(paths)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    path = root / "alertmanager.yml"
+    receivers_file = settings.alertmanager.receivers_file
+    receivers = load_receivers(Path(receivers_file)) if receivers_file else {}
+    document = alertmanager.config(webhook_url(settings), load_pack(), receivers)
+    path.write_text(yaml.safe_dump(document, sort_keys=True))
+    return path
+
+
+def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
+    config_path = prepare(settings, paths)
+    host = settings.listen_host
+    port = settings.ports.port("alertmanager")
+    return ServiceSpec(
+        name="alertmanager",
+        argv=alertmanager.argv(
+            settings.alertmanager.binary, config_path, directory(paths) / "data", host, port
+        ),
+        url=f"http://{host}:{port}",
+        health_path="/-/ready",
+        log_file=paths.service_log("alertmanager"),
+        pid_file=paths.pid_file("alertmanager"),
+    )
