@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.pgctl import is_alive, read_pid, stop_process
+from core.waiting import WaitTimeout, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,21 @@ class Service:
         self.start()
 
     def wait_healthy(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """True once healthy; False when it exits first or `timeout` passes."""
+
+        def settled() -> str:
             if self.healthy():
-                return True
+                return "healthy"
             if self.popen is not None and self.popen.poll() is not None:
-                return False
-            time.sleep(0.1)
-        return False
+                return "exited"
+            return ""
+
+        try:
+            return wait_until(settled, timeout=timeout, interval=0.1, what=self.spec.name) == (
+                "healthy"
+            )
+        except WaitTimeout:
+            return False
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.popen is not None:

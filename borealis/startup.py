@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from core.errors import BorealisError
 from core.paths import StatePaths
 from core.settings import Settings, settings_to_json
 from core.topology import Topology
+from core.waiting import WaitTimeout, wait_until
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
 SERVICES = (
@@ -195,6 +195,10 @@ def claim_state_dir(settings: Settings, paths: StatePaths) -> None:
         raise
 
 
+class _Exited(Exception):
+    """The detached supervisor exited before it was ready (not retried by the wait)."""
+
+
 def start_detached(settings: Settings, argv: list[str], timeout: float) -> dict[str, Any]:
     """Start `borealis up` in the background; return its status once everything is healthy."""
     paths = settings.state_paths()
@@ -209,18 +213,21 @@ def start_detached(settings: Settings, argv: list[str], timeout: float) -> dict[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + timeout
-    last_error = ""
-    while time.monotonic() < deadline:
+
+    def ready() -> dict[str, Any]:
         if child.poll() is not None:
-            raise BorealisError(_exit_reason(paths, child.returncode))
-        try:
-            status = control.request(paths.control_socket, "status", timeout=10)
-            if status.get("ready"):
-                return dict(status)
-        except BorealisError as exc:
-            last_error = str(exc)
-        time.sleep(0.5)
+            raise _Exited(_exit_reason(paths, child.returncode))
+        status = control.request(paths.control_socket, "status", timeout=10)
+        return dict(status) if status.get("ready") else {}  # {}: not yet
+
+    try:
+        return wait_until(
+            ready, timeout=timeout, interval=0.5, retry_on=(BorealisError,), what="a ready stack"
+        )
+    except _Exited as exc:
+        raise BorealisError(str(exc)) from None
+    except WaitTimeout as exc:
+        last_error = str(exc.last_error or "")
     raise BorealisError(
         f"the stack did not become healthy within {timeout:.0f} s ({last_error}); see {log_file}"
     )

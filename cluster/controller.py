@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from core.errors import BorealisError
 from core.paths import StatePaths
 from core.settings import Settings
 from core.topology import InstanceSpec, Topology
+from core.waiting import WaitTimeout, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +115,18 @@ class ClusterController(SegmentControl):
     def _check_quorum_setting(self, writer: InstanceSpec, topology: Topology) -> None:
         """A bad value is ignored on reload with only a log line: make sure it took."""
         expected = topology.synchronous_standby_names()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+
+        def accepted() -> bool:
             with connect(writer.port, self.credentials) as conn:
                 row = conn.execute("show synchronous_standby_names").fetchone()
-            if row and row[0] == expected:
-                return
-            time.sleep(0.05)
-        raise ClusterError(f"{writer.id} did not accept synchronous_standby_names = {expected}")
+            return bool(row and row[0] == expected)
+
+        try:
+            wait_until(accepted, timeout=5, interval=0.05, what="synchronous_standby_names")
+        except WaitTimeout:
+            raise ClusterError(
+                f"{writer.id} did not accept synchronous_standby_names = {expected}"
+            ) from None
 
     def _bootstrap_sql(self, writer: InstanceSpec) -> None:
         creds = self.credentials
@@ -244,22 +248,29 @@ class ClusterController(SegmentControl):
 
     def wait_ready(self, spec: InstanceSpec, timeout: float) -> None:
         data = self.paths.data_dir(spec.id)
-        deadline = time.monotonic() + timeout
         proc = self.procs.instances.get(spec.id)
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             if proc is not None and not proc.alive():
                 raise ClusterError(
                     f"{spec.id} exited while starting; see {self.paths.logs / 'pg' / spec.id}.log"
                 )
-            if pgctl.postmaster_status(data) == "ready":
-                try:
-                    with connect(spec.port, self.credentials, timeout=2) as conn:
-                        conn.execute("select 1")
-                    return
-                except InstanceUnreachable:
-                    pass
-            time.sleep(0.05)
-        raise ClusterError(f"{spec.id} did not become ready within {timeout:.0f} s")
+            if pgctl.postmaster_status(data) != "ready":
+                return False
+            with connect(spec.port, self.credentials, timeout=2) as conn:
+                conn.execute("select 1")
+            return True
+
+        try:
+            wait_until(
+                ready,
+                timeout=timeout,
+                interval=0.05,
+                retry_on=(InstanceUnreachable,),
+                what=f"{spec.id} ready",
+            )
+        except WaitTimeout:
+            raise ClusterError(f"{spec.id} did not become ready within {timeout:.0f} s") from None
 
     def stop_instance(self, instance_id: str, timeout: float = 30.0) -> None:
         """Fast shutdown (SIGINT): clients are disconnected, WAL is flushed and shipped."""
@@ -335,11 +346,17 @@ class ClusterController(SegmentControl):
             row = conn.execute("select pg_promote(false)").fetchone()
             if not row or not row[0]:
                 raise ClusterError(f"{spec.id} refused to promote")
-            deadline = time.monotonic() + timeout
-            while conn.execute("select pg_is_in_recovery()").fetchone() == (True,):
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"{spec.id} did not finish promotion within {timeout:.0f} s")
-                time.sleep(0.005)
+            try:
+                wait_until(
+                    lambda: conn.execute("select pg_is_in_recovery()").fetchone() != (True,),
+                    timeout=timeout,
+                    interval=0.005,
+                    what=f"{spec.id} out of recovery",
+                )
+            except WaitTimeout:
+                raise ClusterError(
+                    f"{spec.id} did not finish promotion within {timeout:.0f} s"
+                ) from None
             # Drop the standby settings (restore_command, primary_conninfo, slot, apply delay).
             self.configure_as_writer(spec)
             conn.execute("select pg_reload_conf()")
