@@ -104,6 +104,19 @@ ALARM_STATES = Panel(
     kind="state",
     width=24,
 )
+CLOUDWATCH_ALARM_STATES = Panel(
+    "CloudWatch alarm states",
+    (Query("max by (alarm_name) (alarm:state)", "{alarm_name}"),),
+    "none",
+    ((1, ORANGE), (2, RED)),
+    base_color=GREEN,
+    description=(
+        "Each alarm's CloudWatch state as the compiled rules record it (alarm:state): "
+        "0 OK, 1 INSUFFICIENT_DATA, 2 ALARM."
+    ),
+    kind="state",
+    width=24,
+)
 FIRING_COUNT = Panel(
     "Firing alerts by severity",
     (Query('count by (severity) (ALERTS{alertstate="firing"})', "{severity}"),),
@@ -117,8 +130,9 @@ FIRING_COUNT = Panel(
 ALERTS = Board(
     "borealis-alerts",
     "Borealis / Alerts",
-    "Firing and pending alarms (Prometheus' ALERTS series; Alertmanager has them too).",
-    (("Alarms", (FIRING, ALARM_STATES, FIRING_COUNT)),),
+    "Firing and pending alarms (Prometheus' ALERTS series; Alertmanager has them too) and "
+    "every alarm's CloudWatch state.",
+    (("Alarms", (FIRING, ALARM_STATES, CLOUDWATCH_ALARM_STATES, FIRING_COUNT)),),
     NATIVE_SCOPE,
     NATIVE_SOURCE,
     annotations=(ALARM,),
