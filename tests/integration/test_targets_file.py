@@ -113,7 +113,7 @@ def test_failed_logins_are_events_and_counters(collector: CollectorProcess, pair
         lambda: (
             len(events_for(collector, "BOREALIS-EVENT-0101", "user mallory from 127.0.0.1")) == 3
         ),
-        15,
+        60,
         what="three authentication-failure events",
     )
     sources = {
