@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import INTEGRATION_PORTS, wait_for
-from testsupport.pgpair import CollectorProcess, Pair, start_pair, targets_yaml
+from testsupport.collector import CollectorProcess
+from testsupport.pgpair import Pair, start_pair, targets_yaml
 
 pytestmark = pytest.mark.integration
 

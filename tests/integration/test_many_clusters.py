@@ -17,7 +17,8 @@ from cluster import pgctl
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import MONITOR_PASSWORD, SUPER_PASSWORD
 from tests.integration.promproc import PrometheusProcess
-from testsupport.pgpair import CollectorProcess, OtlpReceiver
+from testsupport.collector import CollectorProcess
+from testsupport.otlp import OtlpReceiver
 from testsupport.postgres import start_server
 
 pytestmark = pytest.mark.integration

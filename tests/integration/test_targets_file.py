@@ -12,13 +12,9 @@ import psycopg
 import pytest
 
 from tests.conftest import INTEGRATION_PORTS, wait_for
-from testsupport.pgpair import (
-    CollectorProcess,
-    OtlpReceiver,
-    Pair,
-    start_pair,
-    targets_yaml,
-)
+from testsupport.collector import CollectorProcess
+from testsupport.otlp import OtlpReceiver
+from testsupport.pgpair import Pair, start_pair, targets_yaml
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from collector.otlp_metrics import OtlpMetricsExporter, unit_for
 from tests.conftest import INTEGRATION_PORTS
-from testsupport.pgpair import OtlpReceiver
+from testsupport.otlp import OtlpReceiver
 
 RECEIVER_PORT = INTEGRATION_PORTS + 820
 LABELS = ["cluster", "db_instance", "role", "az"]
