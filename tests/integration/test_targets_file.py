@@ -105,19 +105,24 @@ def test_failed_logins_are_events_and_counters(collector: CollectorProcess, pair
     )
     pair.primary.fail_login("mallory", times=2)
     pair.standby.fail_login("mallory", times=1)  # the standby's own log
-    wait_for(
-        lambda: (
-            len(events_for(collector, "BOREALIS-EVENT-0101", "user mallory from 127.0.0.1")) == 3
-        ),
-        60,
-        what="three authentication-failure events",
-    )
-    sources = {
-        e["SourceIdentifier"]
-        for e in collector.events()
-        if e["EventId"] == "BOREALIS-EVENT-0101" and "mallory" in e["Message"]
-    }
-    assert sources == {pair.primary.name, pair.standby.name}
+
+    def mallory_sources() -> dict[str, int] | None:
+        """Failures per instance, listed (0101) or summed up (0102): a brute-force test that
+        ran just before can leave the standby's limiter window full, so its one failure may
+        arrive inside a summary naming mallory rather than as its own event."""
+        seen: dict[str, int] = {}
+        for e in collector.events():
+            if "mallory" not in e["Message"]:
+                continue
+            if e["EventId"] == "BOREALIS-EVENT-0101":
+                seen[e["SourceIdentifier"]] = seen.get(e["SourceIdentifier"], 0) + 1
+            elif e["EventId"] == "BOREALIS-EVENT-0102":
+                seen.setdefault(e["SourceIdentifier"], 1)
+        complete = seen.get(pair.primary.name) == 2 and seen.get(pair.standby.name, 0) >= 1
+        return seen if complete else None
+
+    seen = wait_for(mallory_sources, 60, what="mallory's failures on both instances")
+    assert set(seen) == {pair.primary.name, pair.standby.name}
     after = collector.value(
         "borealis_authentication_failures_total",
         db_instance=pair.primary.name,
