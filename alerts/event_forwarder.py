@@ -12,7 +12,9 @@ forwarded is kept in ``<state>/alerts/event-forwarder.position`` and advances on
 Alertmanager accepted the batch. A first start begins at the newest event (a subscription,
 as on RDS, is for what happens from now on). While Alertmanager is down the same batch is
 retried with a growing pause (1 s doubling to 30 s); each failure is counted (`failures`,
-shown by the webhook's ``GET /api/event-forwarder``) and logged.
+shown by the webhook's ``GET /api/event-forwarder``) and logged; so is an unreadable
+position file or subscriptions file, which hold the forwarder (and never the webhook
+service) until they are fixed.
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ class EventForwarder:
         self.cluster = cluster
         self.poll_s = poll_s
         self.max_backoff_s = max_backoff_s
-        self.stats = ForwarderStats(last_forwarded=self._read_position())
+        self.stats = ForwarderStats()
+        self._position: int | None = None  # read on the first round (a bad file is retried)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -153,7 +156,9 @@ class EventForwarder:
     def step(self) -> int:
         """Forward what is new; returns how many events were handled (0: nothing new).
         Raises OSError/ConfigError when it could not, leaving the position where it was."""
-        batch = self.events.after(self.stats.last_forwarded, BATCH)
+        if self._position is None:
+            self._position = self.stats.last_forwarded = self._read_position()
+        batch = self.events.after(self._position, BATCH)
         if not batch:
             return 0
         subscriptions = load_subscriptions(self.subscriptions_path)
@@ -166,9 +171,9 @@ class EventForwarder:
         ]
         if alerts:
             self._post(alerts)
-        self.stats.last_forwarded = batch[-1][0]
+        self._write_position(batch[-1][0])
+        self._position = self.stats.last_forwarded = batch[-1][0]
         self.stats.alerts_sent += len(alerts)
-        self._write_position(self.stats.last_forwarded)
         if alerts:
             log.info(
                 "forwarded %d event alert(s) up to event %d",

@@ -235,8 +235,8 @@ def test_a_down_alertmanager_is_retried_and_nothing_is_skipped(tmp_path: Path) -
         closed = probe.getsockname()[1]
     url = f"http://127.0.0.1:{closed}"
     forwarder = EventForwarder(events, subscriptions, position, url, "c1")
-    assert forwarder.stats.last_forwarded == 1  # a first start begins after what exists
     assert forwarder.step() == 0
+    assert forwarder.stats.last_forwarded == 1  # a first start begins after what exists
     events.add(RESTART)
     with pytest.raises(OSError):
         forwarder.step()
@@ -250,3 +250,19 @@ def test_a_down_alertmanager_is_retried_and_nothing_is_skipped(tmp_path: Path) -
         forwarder.stop()
     assert forwarder.stats.last_forwarded == 1
     assert "refused" in forwarder.stats.last_error.lower()
+
+
+def test_a_bad_position_file_holds_the_forwarder_until_fixed(tmp_path: Path) -> None:
+    events = EventStore(tmp_path / "events.db")
+    events.add(RESTART)
+    position = tmp_path / "position"
+    position.write_text("not a number\n")
+    forwarder = EventForwarder(
+        events, tmp_path / "subscriptions.yml", position, "http://127.0.0.1:1", "c1"
+    )
+    with pytest.raises(ConfigError, match="must hold the number of the last event"):
+        forwarder.step()
+    position.write_text("0\n")  # fixed: forward everything after event 0 (no subscriptions)
+    assert forwarder.step() == 1
+    assert forwarder.stats.last_forwarded == 1
+    assert position.read_text().strip() == "1"
