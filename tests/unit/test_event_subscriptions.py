@@ -15,6 +15,7 @@ import yaml
 
 from alerts import alertmanager
 from alerts.event_forwarder import EventForwarder, event_alert
+from alerts.inbox import AlertInbox
 from alerts.loader import load_pack
 from alerts.subscription_store import SubscriptionStore, load_subscriptions
 from alerts.subscriptions import (
@@ -23,6 +24,7 @@ from alerts.subscriptions import (
     categories_for,
     parse_subscription,
 )
+from alerts.webhook_model import WebhookPayload
 from core.errors import ConfigError
 from core.events import EventStore, make_event
 from core.waiting import wait_until
@@ -266,3 +268,21 @@ def test_a_bad_position_file_holds_the_forwarder_until_fixed(tmp_path: Path) -> 
     assert forwarder.step() == 1
     assert forwarder.stats.last_forwarded == 1
     assert position.read_text().strip() == "1"
+
+
+def test_the_inbox_keeps_event_notifications_out_of_the_alarm_history(tmp_path: Path) -> None:
+    inbox = AlertInbox(tmp_path)
+    alert = event_alert(RESTART, subscription(), "c1", datetime.now(UTC))
+    for status in ("firing", "resolved"):
+        payload = WebhookPayload.model_validate(
+            {
+                "version": "4",
+                "groupKey": "g",
+                "status": status,
+                "receiver": "oncall",
+                "alerts": [{"status": status, **alert}],
+            }
+        )
+        assert inbox.record(payload) == 0
+    assert len(inbox.list_notifications()) == 2
+    assert inbox.list_history() == []
