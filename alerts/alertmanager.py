@@ -10,19 +10,22 @@ its receiver body (README, "Alarms").
 
 Grouping: by alarm and cluster. Inhibition: a cluster's writer failover mutes its
 per-instance alarms and the writer-down alarm; a lost storage quorum mutes the degraded one;
-a down instance mutes its other alarms; a down collector mutes everything else.
+a down instance mutes its other alarms; a down collector mutes everything else. No
+inhibition mutes an RDS event notification (``alertname="RDSEvent"``, from an event
+subscription: alerts.event_forwarder); each subscription has its own route to its receiver.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from alerts.cloudwatch import CLUSTER_DIMENSION, INSTANCE_DIMENSION
 from alerts.loader import AlarmSet
 from alerts.rules import OK_SUFFIX, RECEIVERS_LABEL
+from alerts.subscriptions import EVENT_ALERTNAME, EventSubscription
 
 DEFAULT_RECEIVER = "borealis"
 WRITER_FAILOVER = "BorealisWriterFailover"
@@ -33,6 +36,7 @@ INSTANCE_DOWN = "BorealisInstanceDown"
 COLLECTOR_DOWN = "BorealisCollectorDown"
 GROUP_BY = ["alertname", CLUSTER_DIMENSION]
 # Firing to delivered within about a second; a new alert of a group waits 10 s at most.
+EVENT_GROUP_BY = ["subscription", "event_id"]
 TIMING = {"group_wait": "1s", "group_interval": "10s", "repeat_interval": "4h"}
 
 INHIBIT_RULES: list[dict[str, Any]] = [
@@ -82,21 +86,47 @@ def _with_resolved(body: Mapping[str, Any], send_resolved: bool) -> dict[str, An
     return result
 
 
+def subscription_routes(subscriptions: Sequence[EventSubscription]) -> list[dict[str, Any]]:
+    """One route per subscription, enabled or not (a disabled one sends nothing): its event
+    alerts to its receiver, grouped by subscription and event; `continue`, so the Borealis
+    webhook (the first route) has them too."""
+    return [
+        {
+            "receiver": subscription.receiver,
+            "matchers": [
+                f"alertname={EVENT_ALERTNAME}",
+                f'subscription="{subscription.SubscriptionName}"',
+            ],
+            "group_by": EVENT_GROUP_BY,
+            "continue": True,
+        }
+        for subscription in subscriptions
+    ]
+
+
+def _not_events(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """An inhibition rule that leaves event notifications alone: an alarm explains other
+    alarms, never that an event happened."""
+    return {**rule, "target_matchers": [*rule["target_matchers"], f"alertname!={EVENT_ALERTNAME}"]}
+
+
 def config(
     webhook_url: str,
     alarms: AlarmSet,
     receivers: Mapping[str, Mapping[str, Any]] | None = None,
+    subscriptions: Sequence[EventSubscription] = (),
 ) -> dict[str, Any]:
     """alertmanager.yml as a dict. `receivers` maps a receiver name to its Alertmanager body
-    (``{"email_configs": [...]}``, ``{"slack_configs": [...]}``); names the alarms use but
-    `receivers` lacks become webhooks to `webhook_url`."""
+    (``{"email_configs": [...]}``, ``{"slack_configs": [...]}``); names the alarms or the
+    event `subscriptions` use but `receivers` lacks become webhooks to `webhook_url`."""
     configured = dict(receivers or {})
     webhook = {"webhook_configs": [{"url": webhook_url, "max_alerts": 0}]}
     all_receivers: list[dict[str, Any]] = [
         {"name": DEFAULT_RECEIVER, **_with_resolved(webhook, send_resolved=True)}
     ]
     routes: list[dict[str, Any]] = [{"receiver": DEFAULT_RECEIVER, "continue": True}]
-    for name in sorted(set(receiver_names(alarms)) | set(configured)):
+    event_receivers = {subscription.receiver for subscription in subscriptions}
+    for name in sorted(set(receiver_names(alarms)) | set(configured) | event_receivers):
         if name == DEFAULT_RECEIVER:
             continue
         body = configured.get(name, webhook)
@@ -109,10 +139,11 @@ def config(
                     "continue": True,
                 }
             )
+    routes.extend(subscription_routes(subscriptions))
     return {
         "route": {"receiver": DEFAULT_RECEIVER, "group_by": GROUP_BY, **TIMING, "routes": routes},
         "receivers": all_receivers,
-        "inhibit_rules": INHIBIT_RULES,
+        "inhibit_rules": [_not_events(rule) for rule in INHIBIT_RULES],
     }
 
 

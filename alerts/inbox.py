@@ -4,7 +4,7 @@ and the alarm history (one CloudWatch-style ``StateUpdate`` per alarm state chan
 Both are journals (core.journal: append-only SQLite with a retention) under
 ``<state>/alerts/``. A state change is recorded once per alert (its fingerprint): a firing
 alert re-sent by Alertmanager (group_interval, repeat_interval, another receiver) is not a
-second change.
+second change. RDS event notifications (alertname ``RDSEvent``) go into the inbox only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alerts.subscriptions import EVENT_ALERTNAME
 from alerts.webhook_model import WebhookAlert, WebhookPayload
 from core.journal import Journal, JournalTable
 
@@ -106,6 +107,8 @@ class AlertInbox:
         return changes
 
     def _record_change(self, alert: WebhookAlert, when: datetime) -> bool:
+        if alert.labels.get("alertname") == EVENT_ALERTNAME:
+            return False  # an RDS event notification, not an alarm: no state to change
         key = alert_key(alert)
         new_state = STATE[alert.status]
         previous = self.history.rows(where={"fingerprint": key})

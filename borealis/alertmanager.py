@@ -1,9 +1,12 @@
 """Alertmanager for the stack: its configuration (alerts.alertmanager, from the default
 alarm pack, delivering to the Borealis webhook) written under the state directory, and the
-service spec (127.0.0.1 only, no cluster listener)."""
+service spec (127.0.0.1 only, no cluster listener); the routes of the event subscriptions
+(<state>/alarms/subscriptions.yml) too, and `reload_running` after they change."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +14,10 @@ import yaml
 
 from alerts import alertmanager
 from alerts.loader import load_pack
+from alerts.subscription_store import load_subscriptions, subscriptions_file
 from alerts.webhook import webhook_url
 from borealis.services import ServiceSpec
+from cluster.pgctl import is_alive, read_pid
 from core.errors import ConfigError
 from core.paths import StatePaths
 from core.settings import Settings
@@ -54,7 +59,8 @@ def prepare(settings: Settings, paths: StatePaths) -> Path:
     path = root / "alertmanager.yml"
     receivers_file = settings.alertmanager.receivers_file
     receivers = load_receivers(Path(receivers_file)) if receivers_file else {}
-    document = alertmanager.config(webhook_url(settings), load_pack(), receivers)
+    subscriptions = load_subscriptions(subscriptions_file(paths.root))
+    document = alertmanager.config(webhook_url(settings), load_pack(), receivers, subscriptions)
     path.write_text(yaml.safe_dump(document, sort_keys=True))
     return path
 
@@ -73,3 +79,25 @@ def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
         log_file=paths.service_log("alertmanager"),
         pid_file=paths.pid_file("alertmanager"),
     )
+
+
+def _is_alertmanager(pid: int, settings: Settings) -> bool:
+    """The pid is still our Alertmanager (not a pid reused since the file was written)."""
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return Path(argv0).name == Path(settings.alertmanager.binary).name
+
+
+def reload_running(settings: Settings, paths: StatePaths) -> bool:
+    """Rewrite alertmanager.yml and have the stack's running Alertmanager (its pid file)
+    reload it by SIGHUP; False when no stack has written a config or none is running."""
+    if not (directory(paths) / "alertmanager.yml").exists():
+        return False
+    prepare(settings, paths)
+    pid = read_pid(paths.pid_file("alertmanager"))
+    if pid is None or not is_alive(pid) or not _is_alertmanager(pid, settings):
+        return False
+    os.kill(pid, signal.SIGHUP)
+    return True

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from borealis.commands import drills, records, stack, standalone
+from borealis.commands import drills, records, stack, standalone, subscriptions
 from cluster.fault_catalog import FAULTS
 from core.errors import BorealisError
 from core.settings import (
@@ -167,11 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(cloudwatch)
 
+    _add_alerting_commands(sub)
+    return parser
+
+
+def _add_alerting_commands(sub: Any) -> None:
+    """The webhook service and the event subscriptions."""
     webhook = sub.add_parser(
         "webhook", help="run the Alertmanager webhook receiver alone (inbox, alarm history)"
     )
     _add_common(webhook)
-    return parser
+    subscriptions.add_parser(sub, _add_common)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -201,6 +207,7 @@ COMMANDS: dict[str, Command] = {
     "ui": standalone.cmd_ui,
     "cloudwatch": standalone.cmd_cloudwatch,
     "webhook": standalone.cmd_webhook,
+    "subscriptions": subscriptions.cmd_subscriptions,
 }
 
 

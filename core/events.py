@@ -8,6 +8,7 @@ equivalent (Aurora does not publish per-segment events), so they use Borealis' o
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -208,6 +209,18 @@ def make_event(event_id: str, source: str, when: datetime | None = None, **param
     )
 
 
+def _event(row: tuple[Any, ...]) -> Event:
+    """An event from its stored row: (date, event_id, source, source_type, categories, message)."""
+    return Event(
+        event_id=row[1],
+        source_identifier=row[2],
+        source_type=SourceType(row[3]),
+        categories=tuple(row[4].split(",")),
+        message=row[5],
+        date=datetime.fromisoformat(row[0]),
+    )
+
+
 EVENTS_TABLE = JournalTable(
     name="events",
     time_column="date",
@@ -249,17 +262,16 @@ class EventStore:
     ) -> list[Event]:
         """Events oldest first, optionally within [since, until) and from one source."""
         where = {} if source_identifier is None else {"source_identifier": source_identifier}
-        return [
-            Event(
-                event_id=row[1],
-                source_identifier=row[2],
-                source_type=SourceType(row[3]),
-                categories=tuple(row[4].split(",")),
-                message=row[5],
-                date=datetime.fromisoformat(row[0]),
-            )
-            for row in self.journal.rows(since, until, where)
-        ]
+        return [_event(row) for row in self.journal.rows(since, until, where)]
+
+    def after(self, seq: int, limit: int = 500) -> builtins.list[tuple[int, Event]]:
+        """Up to `limit` events stored after the one numbered `seq`, in the order they were
+        stored, each with its number: what a follower (the event forwarder) reads next."""
+        return [(int(row[0]), _event(row[1:])) for row in self.journal.rows_after(seq, limit)]
+
+    def last_seq(self) -> int:
+        """The number of the newest event stored (0 when none ever was)."""
+        return self.journal.last_seq()
 
     def prune(self) -> int:
         """Delete the events older than the retention now; returns how many went."""

@@ -121,6 +121,23 @@ class Journal:
             ).fetchall()
         return [tuple(row) for row in found]
 
+    def rows_after(self, seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` rows appended after row `seq`, in insertion order, each as
+        (seq, time, *columns): how a follower reads on from where it stopped."""
+        columns = ", ".join(("seq", self.table.time_column, *self.table.column_names))
+        with session(self.path) as db:
+            found = db.execute(
+                f"select {columns} from {self.table.name} where seq > ? order by seq limit ?",
+                (seq, limit),
+            ).fetchall()
+        return [tuple(row) for row in found]
+
+    def last_seq(self) -> int:
+        """The seq of the newest row ever appended (0 for a journal never written)."""
+        with session(self.path) as db:
+            found = db.execute(f"select max(seq) from {self.table.name}").fetchone()[0]
+        return int(found or 0)
+
     def prune(self) -> int:
         """Delete the rows older than the retention; returns how many went."""
         cutoff = stamp(self._clock() - self.retention)
