@@ -72,6 +72,7 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
             user=APP_USER,
             password=password,
             dbname=APP_DATABASE,
+            **paths.tls_client_options(),
         )
 
     load = Workload(
