@@ -8,14 +8,17 @@ One stack of its own (a writer and one reader) with `tls.require_clients: true`:
   Borealis process is SIGKILLed (the supervisor, its services, postmasters, backends,
   pg_receivewal) while a ledger client writes; `up` says what it recovered, no acknowledged
   write is lost, the events from before the crash are kept and the DDL lines written while
-  the collector was down become events exactly once; Prometheus kept its samples.
+  the collector was down become events exactly once; Prometheus kept its samples; the
+  certificates, removed meanwhile (a stack from before TLS), are made again and used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import shutil
 import signal
 import time
 import urllib.parse
@@ -167,20 +170,29 @@ def _crash_and_recover(stack: Stack) -> None:
             conn.execute(f"create table {marker}_down_{n} (id int)")
     _sigkill_everything(stack)
     checker.stop()
+    # As a stack made before TLS existed: no certificates; the next `up` makes them.
+    old_ca = ca.read_bytes()
+    shutil.rmtree(stack.data_root / "tls")
+    (stack.state_dir / "tls-ca.key").unlink()
 
     report = _up(stack)
     assert f"{writer['id']} was not shut down cleanly: recovered" in report, report
     assert "supervisor" in report and "pid file replaced" in report, report
+    assert "collector was not stopped cleanly: stale pid file removed" in report, report
+    assert "TLS: made a certificate authority" in report, report
+    assert ca.read_bytes() != old_ca
+    _check_tls(stack)
     verdict = checker.verify(dsn)
     assert verdict.acknowledged >= 50
     assert verdict.ok, verdict.summary()
 
     assert len(_ddl_events(stack, f"{marker}_before")) == 1
     for n in range(3):
+        table = f"{marker}_down_{n}"
         found = wait_for(
-            lambda n=n: _ddl_events(stack, f"{marker}_down_{n}"),
+            functools.partial(_ddl_events, stack, table),
             30,
-            what=f"the DDL written while the collector was down ({n})",
+            what=f"the DDL written while the collector was down ({table})",
         )
         assert len(found) == 1, found
     assert _prometheus_at(stack, 'up{job="borealis"}', before_crash)

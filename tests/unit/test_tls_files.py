@@ -95,3 +95,19 @@ def test_pg_hba_requires_tls_for_every_tcp_client_when_asked() -> None:
     required = _rules(pgconf.hba_conf(require_tls=True))
     assert [r[0] for r in required] == ["local", "hostssl", "hostssl", "hostnossl", "hostnossl"]
     assert required[-2][-1] == required[-1][-1] == "reject"
+
+
+def test_the_collector_verifies_the_cluster_instances_once_the_ca_exists(tmp_path: Path) -> None:
+    from collector.targets import targets_from_state
+    from core.credentials import Credentials
+
+    paths = _paths(tmp_path)
+    topology = plan_topology("demo", "local-1", readers=1, first_port=5000)
+    paths.root.mkdir(parents=True)
+    topology.save(paths.topology)
+    Credentials.generate().save(paths.secrets)
+    assert all("sslmode" not in t.dsn for t in targets_from_state(paths))  # before its `up`
+    tls.ensure_certificates(paths, topology, ME)
+    for target in targets_from_state(paths):
+        assert "sslmode=verify-full" in target.safe_dsn
+        assert f"sslrootcert={paths.tls_ca_cert}" in target.safe_dsn
