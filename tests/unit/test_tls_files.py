@@ -12,6 +12,8 @@ from cryptography import x509
 
 from cluster import pgconf, tls
 from cluster.pgctl import OsUser
+from collector.targets import targets_from_state
+from core.credentials import Credentials
 from core.paths import StatePaths
 from core.topology import plan_topology
 
@@ -98,9 +100,6 @@ def test_pg_hba_requires_tls_for_every_tcp_client_when_asked() -> None:
 
 
 def test_the_collector_verifies_the_cluster_instances_once_the_ca_exists(tmp_path: Path) -> None:
-    from collector.targets import targets_from_state
-    from core.credentials import Credentials
-
     paths = _paths(tmp_path)
     topology = plan_topology("demo", "local-1", readers=1, first_port=5000)
     paths.root.mkdir(parents=True)
