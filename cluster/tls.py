@@ -4,7 +4,7 @@ Made at the first `up` (and at the next `up` of a stack created before TLS exist
 certificate and each instance's certificate and key live under the data root, owned by the
 PostgreSQL OS user, keys mode 0600 (PostgreSQL refuses a key others can read). The CA's own
 key stays in the state directory, root's only: PostgreSQL never needs it. Every certificate
-names 127.0.0.1, localhost and the instance, so clients can use ``sslmode=verify-full``.
+names 127.0.0.1, ::1, localhost and the instance, so clients can use ``sslmode=verify-full``.
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ class CertificateAuthority:
         now = _now()
         names = [
             x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
+            x509.IPAddress(ipaddress.IPv6Address("::1")),  # an endpoint may listen there
             x509.DNSName("localhost"),
             x509.DNSName(instance_id),
         ]

@@ -39,7 +39,10 @@ def test_first_run_makes_a_ca_and_a_verifiable_certificate_per_instance(tmp_path
         cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
         cert.verify_directly_issued_by(ca)
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        assert names.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+        assert names.get_values_for_type(x509.IPAddress) == [
+            ipaddress.ip_address("127.0.0.1"),
+            ipaddress.ip_address("::1"),
+        ]
         assert names.get_values_for_type(x509.DNSName) == ["localhost", spec.id]
         assert cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC) + (
             datetime.timedelta(days=365)
