@@ -111,10 +111,17 @@ class Service:
         self.spec.pid_file.unlink(missing_ok=True)
 
 
-def stop_stale(pid_file: Path) -> None:
-    """Stop a process left behind by an earlier supervisor that died without cleaning up."""
+def stop_stale(pid_file: Path) -> str | None:
+    """Stop a process left behind by an earlier supervisor that died without cleaning up;
+    say what was found (None: nothing was left)."""
     pid = read_pid(pid_file)
+    name = pid_file.stem
+    found = None
     if pid is not None and is_alive(pid):
         log.warning("stopping leftover process %d from %s", pid, pid_file)
         stop_process(pid, sig=signal.SIGTERM, timeout=5)
+        found = f"{name} (pid {pid}) was left running by an earlier supervisor: stopped"
+    elif pid_file.exists():
+        found = f"{name} was not stopped cleanly: stale pid file removed"
     pid_file.unlink(missing_ok=True)
+    return found

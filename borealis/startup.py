@@ -152,23 +152,27 @@ def check_data_root(settings: Settings, paths: StatePaths) -> None:
     check_ownership(paths)
 
 
-def stop_leftover_services(paths: StatePaths) -> None:
+def stop_leftover_services(paths: StatePaths) -> list[str]:
     """Services an earlier supervisor left running (it was killed) hold this stack's ports."""
-    for name in SERVICES:
-        stop_stale(paths.pid_file(name))
+    found = [stop_stale(paths.pid_file(name)) for name in SERVICES]
+    return [line for line in found if line]
 
 
-def preflight(settings: Settings, paths: StatePaths) -> None:
-    """Everything `up` can know is wrong before it starts a single process."""
+def preflight(settings: Settings, paths: StatePaths) -> list[str]:
+    """Everything `up` can know is wrong before it starts a single process; returns what an
+    earlier run left behind and was cleaned up."""
     check_binaries(settings)
     check_data_root(settings, paths)
-    stop_leftover_services(paths)
+    found = stop_leftover_services(paths)
     check_ports(settings, paths)
+    return found
 
 
-def claim_state_dir(settings: Settings, paths: StatePaths) -> None:
+def claim_state_dir(settings: Settings, paths: StatePaths) -> list[str]:
     """Make the state directory this supervisor's: its pid file, and the settings its
-    children read. A failure is left for the waiting `up --detach` and raised as one line."""
+    children read. A failure is left for the waiting `up --detach` and raised as one line.
+    Returns a line when an earlier supervisor died without removing its pid file."""
+    found = []
     try:
         paths.root.mkdir(parents=True, exist_ok=True)
         paths.run.mkdir(parents=True, exist_ok=True)
@@ -179,6 +183,8 @@ def claim_state_dir(settings: Settings, paths: StatePaths) -> None:
                 f"a Borealis stack is already running for {paths.root} (pid {pid}); "
                 "`borealis status` shows it, `borealis down` stops it"
             )
+        if pid and pid != os.getpid():
+            found.append(f"the supervisor (pid {pid}) was not shut down cleanly: pid file replaced")
         paths.supervisor_pid.write_text(f"{os.getpid()}\n")
         # Settings may carry secrets (OTLP headers): readable by root only.
         settings_file = paths.run / "settings.json"
@@ -193,6 +199,7 @@ def claim_state_dir(settings: Settings, paths: StatePaths) -> None:
     except BorealisError as exc:
         record_failure(paths, str(exc))
         raise
+    return found
 
 
 class _Exited(Exception):

@@ -49,14 +49,17 @@ class Supervisor:
         self._manager_thread: threading.Thread | None = None
         self._stop_recorded = False
         self.ready = False
+        self.start_report: list[str] = []  # what an earlier run left and this `up` did
 
     # --- start ----------------------------------------------------------------------
 
     def run(self) -> None:
         """Bring everything up, then watch until asked to stop."""
-        startup.claim_state_dir(self.settings, self.paths)
+        self.start_report = startup.claim_state_dir(self.settings, self.paths)
         try:
-            startup.preflight(self.settings, self.paths)
+            self.start_report += startup.preflight(self.settings, self.paths)
+            for line in self.start_report:
+                log.warning("up: %s", line)
             self._start()
             self.ready = True
             lines = "".join(f"\n  {name:<12} {url}" for name, url in sorted(self.urls().items()))
@@ -201,6 +204,7 @@ class Supervisor:
         status["state_dir"] = str(self.paths.root)
         status["data_root"] = str(self.paths.pg)
         status["supervisor_pid"] = os.getpid()
+        status["start_report"] = self.start_report + status.get("start_report", [])
         return status
 
     # --- stop -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from cluster import pgconf, pgctl
+from cluster import pgconf, pgctl, tls
 from cluster.layout import Layout
 from cluster.sqlconn import InstanceUnreachable, connect
 from cluster.storage import Process, Processes, SegmentControl
@@ -61,6 +61,21 @@ class ClusterController(SegmentControl):
             self._credentials = Credentials.load(self.paths.secrets)
         return self._credentials
 
+    def connect(
+        self, port: int, **kw: Any
+    ) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        """A superuser session to an instance, over TLS verified against the cluster CA."""
+        return connect(port, self.credentials, tls=self.paths.tls_client_options(), **kw)
+
+    def ensure_tls(self, topology: Topology) -> list[str]:
+        """Make the CA and server certificates that are missing (see cluster.tls)."""
+        return tls.ensure_certificates(self.paths, topology, self.user)
+
+    def write_hba(self, data: Path) -> None:
+        path = data / "pg_hba.conf"
+        path.write_text(pgconf.hba_conf(require_tls=self.settings.tls.require_clients))
+        self.user.chown(path)
+
     def write_pgpass(self) -> None:
         path = self.paths.pgpass
         path.write_text(self.credentials.pgpass_text())
@@ -73,6 +88,8 @@ class ClusterController(SegmentControl):
         """initdb the writer, bootstrap roles and extensions, start the storage volume, and
         clone every reader from the writer. Leaves everything running."""
         self.layout.prepare(topology)
+        for line in self.ensure_tls(topology):
+            log.info("%s", line)
         credentials = Credentials.generate()
         credentials.save(self.paths.secrets)
         self._credentials = credentials
@@ -90,8 +107,6 @@ class ClusterController(SegmentControl):
             pwfile.unlink(missing_ok=True)
         with open(data / "postgresql.conf", "a") as conf:
             conf.write("\ninclude 'borealis.conf'\n")
-        with open(data / "pg_hba.conf", "a") as hba:
-            hba.write(pgconf.hba_conf())
         self.write_shared_conf(data, topology, quorum=False)
 
         self.start_instance(writer, topology)
@@ -117,7 +132,7 @@ class ClusterController(SegmentControl):
         expected = topology.synchronous_standby_names()
 
         def accepted() -> bool:
-            with connect(writer.port, self.credentials) as conn:
+            with self.connect(writer.port) as conn:
                 row = conn.execute("show synchronous_standby_names").fetchone()
             return bool(row and row[0] == expected)
 
@@ -130,7 +145,7 @@ class ClusterController(SegmentControl):
 
     def _bootstrap_sql(self, writer: InstanceSpec) -> None:
         creds = self.credentials
-        with connect(writer.port, creds, timeout=5) as conn:
+        with self.connect(writer.port, timeout=5) as conn:
             # Keep the passwords below out of pgaudit's ROLE records.
             if self._has_pgaudit(conn):
                 conn.execute("set pgaudit.log = 'none'")
@@ -152,7 +167,7 @@ class ClusterController(SegmentControl):
             )
             available = {row[0] for row in conn.execute("select name from pg_available_extensions")}
         for dbname in ("postgres", APP_DATABASE):
-            with connect(writer.port, creds, timeout=5, dbname=dbname) as conn:
+            with self.connect(writer.port, timeout=5, dbname=dbname) as conn:
                 for ext in EXTENSIONS:
                     if ext in available:
                         conn.execute(
@@ -223,6 +238,7 @@ class ClusterController(SegmentControl):
             self.configure_as_reader(spec, topology)
         if not self._pid_file_live(data):
             (data / "postmaster.pid").unlink(missing_ok=True)
+        self.write_hba(data)
         popen = self.tools.start_postmaster(
             data,
             pgconf.node_options(spec, self.paths),
@@ -257,7 +273,7 @@ class ClusterController(SegmentControl):
                 )
             if pgctl.postmaster_status(data) != "ready":
                 return False
-            with connect(spec.port, self.credentials, timeout=2) as conn:
+            with self.connect(spec.port, timeout=2) as conn:
                 conn.execute("select 1")
             return True
 
@@ -306,11 +322,11 @@ class ClusterController(SegmentControl):
                 log.warning("%s did not exit after stop", instance_id)
 
     def reload(self, spec: InstanceSpec) -> None:
-        with connect(spec.port, self.credentials) as conn:
+        with self.connect(spec.port) as conn:
             conn.execute("select pg_reload_conf()")
 
     def ensure_slots(self, spec: InstanceSpec, names: list[str], *, reserve: bool = True) -> None:
-        with connect(spec.port, self.credentials) as conn:
+        with self.connect(spec.port) as conn:
             existing = {
                 row[0] for row in conn.execute("select slot_name from pg_replication_slots")
             }
@@ -326,7 +342,7 @@ class ClusterController(SegmentControl):
         """Let a reader replay WAL straight from a storage segment's files."""
         directory = self.paths.segment_dir(segment_id)
         command = f"cp {directory}/%f %p 2>/dev/null || cp {directory}/%f.partial %p"
-        with connect(candidate.port, self.credentials) as conn:
+        with self.connect(candidate.port) as conn:
             conn.execute(
                 sql.SQL("alter system set restore_command = {}").format(sql.Literal(command))
             )
@@ -336,13 +352,13 @@ class ClusterController(SegmentControl):
                 conn.execute("select pg_wal_replay_resume()")
 
     def replay_lsn(self, spec: InstanceSpec) -> int | None:
-        with connect(spec.port, self.credentials, timeout=1) as conn:
+        with self.connect(spec.port, timeout=1) as conn:
             row = conn.execute("select pg_last_wal_replay_lsn()::text").fetchone()
         return pgctl.parse_lsn(row[0]) if row and row[0] else None
 
     def promote(self, spec: InstanceSpec, timeout: float) -> None:
         """Promote and wait for it (polling finely: pg_promote's own wait sleeps 100 ms)."""
-        with connect(spec.port, self.credentials, timeout=2) as conn:
+        with self.connect(spec.port, timeout=2) as conn:
             row = conn.execute("select pg_promote(false)").fetchone()
             if not row or not row[0]:
                 raise ClusterError(f"{spec.id} refused to promote")
@@ -364,7 +380,7 @@ class ClusterController(SegmentControl):
     def repoint_reader(self, spec: InstanceSpec, topology: Topology) -> None:
         """Stream from the new writer without a restart (PG 13+ reloads primary_conninfo)."""
         dsn = pgconf.replication_dsn(topology.writer, self.paths, spec.id)
-        with connect(spec.port, self.credentials, timeout=2) as conn:
+        with self.connect(spec.port, timeout=2) as conn:
             conn.execute(sql.SQL("alter system set primary_conninfo = {}").format(sql.Literal(dsn)))
             conn.execute(
                 sql.SQL("alter system set primary_slot_name = {}").format(
@@ -384,12 +400,13 @@ class ClusterController(SegmentControl):
             dbname="postgres",
             passfile=str(self.paths.pgpass),
             connect_timeout=5,
+            **self.paths.tls_client_options(),
         )
         self.ensure_slots(topology.writer, [pgconf.slot_name(spec.id)])
         # A just-promoted writer records its new timeline in pg_control only at its next
         # checkpoint; until then pg_rewind believes both are on the same timeline and
         # wrongly decides that no rewind is needed.
-        with connect(topology.writer.port, self.credentials, timeout=5) as conn:
+        with self.connect(topology.writer.port, timeout=5) as conn:
             conn.execute("checkpoint")
         output = self.tools.rewind(data, source)
         # pg_rewind copies the writer's configuration files: put this node's back.

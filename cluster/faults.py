@@ -19,7 +19,6 @@ from psycopg import sql
 from cluster.fault_catalog import FAULTS, FAULTS_BY_NAME
 from cluster.manager import ClusterManager
 from cluster.runtime import Hold
-from cluster.sqlconn import connect
 from core.errors import BorealisError
 from core.events import make_event
 from core.topology import InstanceSpec, Topology
@@ -268,8 +267,7 @@ class FaultInjector:
     # --- replication -------------------------------------------------------------------
 
     def _on_reader(self, spec: InstanceSpec, *statements: sql.Composable | str) -> None:
-        creds = self.manager.controller.credentials
-        with connect(spec.port, creds, timeout=2) as conn:
+        with self.manager.controller.connect(spec.port, timeout=2) as conn:
             for statement in statements:
                 conn.execute(statement)  # type: ignore[arg-type]
 

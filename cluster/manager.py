@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from cluster import pgconf
+from cluster import pgconf, recovery
 from cluster.controller import ClusterController, ClusterError
 from cluster.decide import Action, ClusterView, Decision, InstanceView, decide
 from cluster.endpoints import Routes, routes_from_view
@@ -72,6 +72,7 @@ class ClusterManager:
         self.route_listeners: list[Callable[[Routes], None]] = []
         self.failover = Failover(self)
         self.reboot = Reboot(self)
+        self.start_report: list[str] = []  # what `open` found (left by an earlier run) and did
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -117,6 +118,8 @@ class ClusterManager:
     def _start_existing(self) -> None:
         topology = self.require_topology()
         ctl = self.controller
+        self.start_report = ctl.ensure_tls(topology)
+        leftovers = recovery.inspect(ctl, topology)
         for spec in topology.instances:
             ctl.write_shared_conf(ctl.paths.data_dir(spec.id), topology)
         ctl.start_instance(topology.writer, topology)
@@ -129,6 +132,10 @@ class ClusterManager:
                 log.warning("reader %s did not start (%s); it will be rejoined", reader.id, exc)
                 self.state.instances[reader.id].needs_rewind = True
                 ctl.kill_instance(reader.id)
+        rejoining = {i for i, runtime in self.state.instances.items() if runtime.needs_rewind}
+        self.start_report += recovery.after_start(ctl, leftovers, rejoining)
+        for line in self.start_report:
+            log.warning("up: %s", line)
 
     def _start_probers(self) -> None:
         topology = self.require_topology()
@@ -143,6 +150,7 @@ class ClusterManager:
             interval=min(0.5, self.settings.manager.health_interval_s * 2),
             timeout=self.settings.manager.probe_timeout_s,
             reader_interval=self.settings.manager.reader_probe_interval_s,
+            tls=self.controller.paths.tls_client_options(),
         )
         self.probers[spec.id] = prober
         prober.start()
@@ -380,7 +388,7 @@ class ClusterManager:
             instance_pid=self.controller.instance_pid,
             segment_pid=self.controller.segment_pid,
             failovers=self.failovers,
-        )
+        ) | {"start_report": list(self.start_report)}
 
     def healthy(self) -> bool:
         return is_healthy(self.view(), self.state)

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +111,10 @@ class Prober:
         timeout: float,
         *,
         reader_interval: float | None = None,
+        tls: Mapping[str, str] | None = None,
     ) -> None:
         self.instance_id = instance_id
+        self.tls = dict(tls or {})
         self.port = port
         self.credentials = credentials
         self.interval = interval
@@ -153,7 +156,7 @@ class Prober:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(
-                    dsn(self.port, self.credentials),
+                    dsn(self.port, self.credentials, tls=self.tls),
                     autocommit=True,
                     connect_timeout=max(1, round(self.timeout)),
                     application_name=MANAGER_APPLICATION,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
 
+from cluster.tls import server_files
 from core.credentials import REPLICATION_USER
 from core.paths import StatePaths
 from core.settings import Settings
@@ -94,25 +95,41 @@ def shared_conf(
     )
 
 
-HBA = """
-# --- Borealis ---
+HBA = """# Written by Borealis at every start (first match wins; nothing else is allowed).
 local   all             all                                     peer
-host    all             all             127.0.0.1/32            scram-sha-256
-host    replication     {replicator}    127.0.0.1/32            scram-sha-256
+{host:<9} all           all             127.0.0.1/32            scram-sha-256
+{host:<9} replication   {replicator}    127.0.0.1/32            scram-sha-256
+"""
+
+# With TLS required, a TCP client without it is told so rather than asked for a password.
+HBA_REJECT_PLAIN = """hostnossl all           all             127.0.0.1/32            reject
+hostnossl replication   all             127.0.0.1/32            reject
 """
 
 
-def hba_conf() -> str:
-    return HBA.format(replicator=REPLICATION_USER)
+def hba_conf(*, require_tls: bool = False) -> str:
+    """The whole pg_hba.conf (initdb's own lines would match first and allow more)."""
+    body = HBA.format(host="hostssl" if require_tls else "host", replicator=REPLICATION_USER)
+    return body + HBA_REJECT_PLAIN if require_tls else body
 
 
 def node_options(spec: InstanceSpec, paths: StatePaths) -> dict[str, str]:
     """Command-line settings: they win over the (copied) files and never travel with them."""
-    return {
+    options = {
         "port": str(spec.port),
         "cluster_name": spec.id,
         "log_directory": str(paths.pg_log_dir(spec.id)),
     }
+    files = server_files(paths, spec.id)
+    if files.cert.is_file() and files.key.is_file() and paths.tls_ca_cert.is_file():
+        options |= {
+            "ssl": "on",
+            "ssl_cert_file": str(files.cert),
+            "ssl_key_file": str(files.key),
+            "ssl_ca_file": str(paths.tls_ca_cert),
+            "ssl_min_protocol_version": "TLSv1.2",
+        }
+    return options
 
 
 def replication_dsn(writer: InstanceSpec, paths: StatePaths, application_name: str) -> str:
@@ -123,6 +140,7 @@ def replication_dsn(writer: InstanceSpec, paths: StatePaths, application_name: s
         passfile=str(paths.pgpass),
         application_name=application_name,
         connect_timeout=2,
+        **paths.tls_client_options(),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,14 +29,20 @@ def session_options(statement_timeout_ms: int = 0) -> str:
 
 
 def dsn(
-    port: int, credentials: Credentials, user: str = SUPERUSER, dbname: str = "postgres"
+    port: int,
+    credentials: Credentials,
+    user: str = SUPERUSER,
+    dbname: str = "postgres",
+    tls: Mapping[str, str] | None = None,
 ) -> str:
+    """`tls`: libpq's ssl options (``StatePaths.tls_client_options``: verify-full)."""
     return psycopg.conninfo.make_conninfo(
         host="127.0.0.1",
         port=port,
         user=user,
         password=credentials.password(user),
         dbname=dbname,
+        **(tls or {}),
     )
 
 
@@ -48,11 +54,12 @@ def connect(
     timeout: float = 2.0,
     statement_timeout_ms: int = 0,
     dbname: str = "postgres",
+    tls: Mapping[str, str] | None = None,
 ) -> Iterator[psycopg.Connection[Any]]:
     options = session_options(statement_timeout_ms)
     try:
         conn = psycopg.connect(
-            dsn(port, credentials, dbname=dbname),
+            dsn(port, credentials, dbname=dbname, tls=tls),
             autocommit=True,
             connect_timeout=max(1, round(timeout)),
             application_name=MANAGER_APPLICATION,

@@ -38,6 +38,7 @@ def targets_from_state(paths: StatePaths) -> list[Target]:
     """Every instance of the Borealis cluster in a state directory, as the monitor role."""
     topology = Topology.load(paths.topology)
     credentials = Credentials.load(paths.secrets)
+    tls = paths.tls_client_options()  # verify-full against the cluster CA, once made
     targets = []
     for inst in topology.instances:
         dsn = psycopg.conninfo.make_conninfo(
@@ -46,6 +47,7 @@ def targets_from_state(paths: StatePaths) -> list[Target]:
             user=MONITOR_USER,
             password=credentials.monitor,
             dbname="postgres",
+            **tls,
         )
         targets.append(
             Target(

@@ -111,6 +111,11 @@ class StatePaths:
         return self.root / "collector" / "log-positions"
 
     @property
+    def tls_ca_key(self) -> Path:
+        """The cluster CA's private key: root's only; PostgreSQL never needs it."""
+        return self.root / "tls-ca.key"
+
+    @property
     def prometheus(self) -> Path:
         return self.root / "prometheus"
 
@@ -129,6 +134,24 @@ class StatePaths:
     @property
     def pgpass(self) -> Path:
         return self.pg / "pgpass"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The CA certificate and each instance's server certificate and key (0600)."""
+        return self.pg / "tls"
+
+    @property
+    def tls_ca_cert(self) -> Path:
+        """What clients verify the instances against (sslrootcert, sslmode=verify-full)."""
+        return self.tls_dir / "ca.crt"
+
+    def tls_client_options(self) -> dict[str, str]:
+        """libpq options that verify an instance against the cluster CA (sslmode=verify-full);
+        none for a stack whose certificates are not made yet (they are at its next `up`)."""
+        ca = self.tls_ca_cert
+        if not ca.is_file():
+            return {}
+        return {"sslmode": "verify-full", "sslrootcert": str(ca)}
 
     @property
     def pg_socket_dir(self) -> Path:

@@ -34,6 +34,7 @@ from core.settings_sections import (
     PrometheusSettings,
     RemoteWriteSettings,
     RetentionSettings,
+    TlsSettings,
     UiSettings,
     WorkloadSettings,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "RemoteWriteSettings",
     "RetentionSettings",
     "Settings",
+    "TlsSettings",
     "UiSettings",
     "WorkloadSettings",
     "load_settings",
@@ -87,6 +89,7 @@ class Settings:
     instance: InstanceTuning = field(default_factory=InstanceTuning)
     manager: ManagerSettings = field(default_factory=ManagerSettings)
     endpoints: EndpointSettings = field(default_factory=EndpointSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     light_workload: WorkloadSettings = field(default_factory=WorkloadSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)

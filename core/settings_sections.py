@@ -87,6 +87,15 @@ class EndpointSettings:
     connect_timeout_s: float = 2.0
 
 
+@dataclass(frozen=True)
+class TlsSettings:
+    """TLS to the instances (certificates are made at `up`; see cluster.tls)."""
+
+    # Connections through the cluster and reader endpoints (and any TCP client) must use
+    # TLS: pg_hba.conf gets hostssl lines only; the manager, collector and storage already do.
+    require_clients: bool = False
+
+
 WORKLOAD_SCENARIOS = ("oltp", "cpu", "row-lock", "io", "sleep", "commit-heavy")
 
 

@@ -64,14 +64,18 @@ def cmd_workload(args: argparse.Namespace, settings: Settings) -> int:
     def dsn(port_name: str) -> str:
         from psycopg.conninfo import make_conninfo
 
+        from borealis.grafana import WILDCARD_HOSTS
         from core.credentials import APP_DATABASE, APP_USER
 
+        # The certificates name 127.0.0.1, ::1 and localhost, never a wildcard address.
+        host = "127.0.0.1" if settings.listen_host in WILDCARD_HOSTS else settings.listen_host
         return make_conninfo(
-            host=settings.listen_host,
+            host=host,
             port=settings.ports.port(port_name),
             user=APP_USER,
             password=password,
             dbname=APP_DATABASE,
+            **paths.tls_client_options(),
         )
 
     load = Workload(

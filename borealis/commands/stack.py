@@ -41,6 +41,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                 argv += ["--targets", str(args.targets.absolute())]
             status = startup.start_detached(settings, argv, args.timeout)
             print("Borealis is up.")
+            for line in status.get("start_report", []):
+                print(f"  {line}")
         watch.print_targets(status)
         _print_urls(status)
         return 0
