@@ -136,7 +136,9 @@ def test_planted_secrets_appear_nowhere(stack: Stack) -> None:
     for page in ("", "pi", "events", "alerts"):
         with contextlib.suppress(OSError):
             found += leaks(f"UI /{page}", get(f"{services['ui']}/{page}"))
-    found += leaks("trail", stack.cli("trail", "--json").stdout.encode())
+    trail = stack.cli("trail", "--json")
+    assert trail.returncode == 0, trail.stderr
+    found += leaks("trail", trail.stdout.encode())
     for path in sorted(Path(stack.state_dir).rglob("*")):
         if path.is_file() and not path.is_symlink():
             with contextlib.suppress(OSError):

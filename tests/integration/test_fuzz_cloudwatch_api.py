@@ -96,7 +96,7 @@ def test_every_operation_answers_its_valid_request(app: Flask) -> None:
         assert status == 200, (operation, reply)
 
 
-@fuzz(500)
+@fuzz(300)
 @given(cloudwatch_calls())
 def test_bad_requests_get_an_aws_error_never_a_500(app: Flask, call: Call) -> None:
     answer(app, call, AWS_ERROR_KEYS)

@@ -100,7 +100,7 @@ def scratch() -> Iterator[Path]:
         yield Path(tmp)
 
 
-@fuzz(300)
+@fuzz(150)
 @given(texts(ALARMS))
 @example("MetricAlarms: [{AlarmName: x, Period: 1e999}]")
 @example("? '\n\n  '\n: null\n")  # bug: an error of two lines, the key's newline in it
@@ -121,7 +121,7 @@ def test_alarm_files_give_alarms_or_a_config_error_with_a_line(text: str) -> Non
         assert_names_file_and_line(exc, "fuzz.yml")
 
 
-@fuzz(250)
+@fuzz(150)
 @given(texts(SETTINGS))
 def test_settings_files_give_settings_or_a_config_error_with_a_line(
     scratch: Path, text: str
@@ -135,7 +135,7 @@ def test_settings_files_give_settings_or_a_config_error_with_a_line(
         assert_names_file_and_line(exc, str(path))
 
 
-@fuzz(250)
+@fuzz(150)
 @given(texts(TARGETS))
 @example('clusters: [{id: a, instances: [{id: b, dsn: "host=x password=se cret"}]}]')
 def test_targets_files_give_targets_or_a_config_error_with_a_line(scratch: Path, text: str) -> None:

@@ -96,7 +96,7 @@ def _counted(tail: LogTailer) -> int:
     return counts.malformed + sum(counts.lines.values())
 
 
-@fuzz(300)
+@fuzz(200)
 @given(lines=st.lists(LINES, min_size=1, max_size=8))
 @example(
     lines=[
