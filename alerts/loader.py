@@ -58,8 +58,14 @@ def _error_line(root: Located, loc: Sequence[int | str], message: str) -> int:
     return _line(root, (*loc, field))  # the mapping's own line when it has no such key
 
 
+def _shown(part: str | int) -> str:
+    """A key as written, or quoted when it holds a newline or another unprintable."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)
+
+
 def _reason(error: dict[str, object]) -> str:
-    loc = ".".join(str(p) for p in error["loc"] if isinstance(p, str | int))  # type: ignore[attr-defined]
+    loc = ".".join(_shown(p) for p in error["loc"] if isinstance(p, str | int))  # type: ignore[attr-defined]
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{loc}: {message}" if loc else message
 

@@ -11,10 +11,13 @@ import functools
 import re
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sqlparse
+import sqlparse.keywords
 from sqlparse import tokens as T
+from sqlparse.lexer import Lexer
+from sqlparse.tokens import _TokenType
 
 MAX_TEXT = 4096
 _PLACEHOLDER = re.compile(r"\$\d+")
@@ -29,14 +32,35 @@ class Digest:
     text: str  # normalised statement, literals as `?`
 
 
-def _is_literal(token: sqlparse.sql.Token) -> bool:
-    ttype = token.ttype
-    if ttype is None:
-        return False
+# Where sqlparse's lexer reads PostgreSQL wrongly, these rules (tried first) read it right:
+# a backslash escapes a quote only in E'...' strings (standard_conforming_strings), B'', X'',
+# N'' and U&'' prefixes belong to their string, and `1.5e+3`, `1_000` are one number each.
+_POSTGRES_RULES = [
+    (r"E'(?:''|\\.|[^'\\])*'", T.Literal.String.Single),
+    (r"(?:[BXN]|U&)'(?:''|[^'])*'", T.Literal.String.Single),
+    (r"'(?:''|[^'])*'", T.Literal.String.Single),
+    (r'(?:U&)?"(?:""|[^"])*"', T.Literal.String.Symbol),
+    (r"-?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:E[-+]?\d+)?(?![\w$])", T.Literal.Number),
+]
+
+
+@functools.cache
+def _lexer() -> Lexer:
+    """sqlparse's lexer with the PostgreSQL rules in front (a private instance: the default
+    one is shared with every other user of sqlparse)."""
+    lexer = Lexer()
+    lexer.default_initialization()  # type: ignore[no-untyped-call]
+    lexer.set_SQL_REGEX(_POSTGRES_RULES + list(sqlparse.keywords.SQL_REGEX))  # type: ignore[no-untyped-call]
+    return lexer
+
+
+def _is_literal(ttype: _TokenType, value: str) -> bool:
     if ttype in T.Literal.Number or ttype in T.Literal.String.Single:
         return True
+    if ttype in T.Name:
+        return value[:1].isdigit()  # `1e`: no identifier starts with a digit
     # Dollar-quoted strings ($$...$$, $tag$...$tag$) are literals too.
-    return ttype in T.Literal and token.value.startswith("$") and token.value.endswith("$")
+    return ttype in T.Literal and value.startswith("$") and value.endswith("$")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -46,23 +70,59 @@ def normalize(sql: str) -> str:
     if not text:
         return ""
     parts: list[str] = []
-    for statement in sqlparse.parse(text):
-        for token in statement.flatten():  # type: ignore[no-untyped-call]
-            if token.ttype in T.Error:
-                # An unterminated quote: the text was cut (track_activity_query_size) inside
-                # a literal, so everything after it may be literal: stop here.
-                if not parts or parts[-1] != "?":
-                    parts.append("?")
-                return _finish(parts)
-            if _is_literal(token):
-                parts.append("?")
-            elif token.ttype in T.Comment:
-                continue
-            elif token.ttype is T.Name.Placeholder or _PLACEHOLDER.fullmatch(token.value):
-                parts.append("?")
-            else:
-                parts.append(token.value)
+    for ttype, value in _tokens(text):
+        if ttype in T.Error:
+            # An unterminated quote: the text was cut (track_activity_query_size) inside
+            # a literal, so everything after it may be literal: stop here.
+            _question(parts)
+            return _finish(parts)
+        if _is_literal(ttype, value):
+            _question(parts)
+        elif ttype in T.Comment:
+            continue
+        elif ttype is T.Name.Placeholder or _PLACEHOLDER.fullmatch(value):
+            parts.append("?")
+        else:
+            parts.append(value)
     return _finish(parts)
+
+
+def _tokens(text: str) -> Iterator[tuple[_TokenType, str]]:
+    """The lexer's tokens, with PostgreSQL's comments: they nest (`/* a /* b */ c */` is one),
+    and an unterminated one (a text cut by track_activity_query_size) runs to the end."""
+    at = 0
+    while at < len(text):
+        offset = at
+        for ttype, value in _lexer().get_tokens(text[at:]):  # type: ignore[no-untyped-call]
+            if (value == "/" and text.startswith("/*", offset)) or ttype in T.Comment.Multiline:
+                end = _comment_end(text, offset)
+                yield T.Comment.Multiline, text[offset:end]
+                at = end
+                break
+            yield ttype, value
+            offset += len(value)
+        else:
+            return
+
+
+def _comment_end(text: str, start: int) -> int:
+    depth, at = 0, start
+    while at < len(text):
+        if text.startswith("/*", at):
+            depth, at = depth + 1, at + 2
+        elif text.startswith("*/", at):
+            depth, at = depth - 1, at + 2
+            if depth == 0:
+                return at
+        else:
+            at += 1
+    return len(text)
+
+
+def _question(parts: list[str]) -> None:
+    """One `?` for a literal, and for one literal read as two tokens."""
+    if not parts or parts[-1] != "?":
+        parts.append("?")
 
 
 def _finish(parts: list[str]) -> str:

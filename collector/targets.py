@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,13 @@ def _log_dir(targets_file: Path, value: object) -> str:
     return str(directory if directory.is_absolute() else targets_file.parent / directory)
 
 
+def _dsn_problem(exc: Exception) -> str:
+    """libpq's complaint without the piece of the DSN it quotes (`missing "=" after "cret"`
+    may be the end of a password)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+    return re.sub(r'after "[^"]*"', "after a value", first)
+
+
 def targets_from_file(path: Path) -> list[Target]:
     """Targets from YAML::
 
@@ -116,7 +124,9 @@ def targets_from_file(path: Path) -> list[Target]:
             try:
                 psycopg.conninfo.conninfo_to_dict(dsn)
             except psycopg.ProgrammingError as exc:
-                raise ConfigError(f"{path}:{inst.value['dsn'].line}: bad dsn: {exc}") from None
+                raise ConfigError(
+                    f"{path}:{inst.value['dsn'].line}: bad dsn: {_dsn_problem(exc)}"
+                ) from None
             instance_id = str(inst.value["id"].value)
             if instance_id in seen:
                 raise ConfigError(f"{path}:{inst.line}: duplicate instance id {instance_id!r}")

@@ -35,7 +35,8 @@ SEVERITIES = ("DEBUG", "LOG", "INFO", "NOTICE", "WARNING", "ERROR", "FATAL", "PA
 AUDIT_CLASSES = frozenset({"READ", "WRITE", "FUNCTION", "ROLE", "DDL", "MISC", "MISC_SET"})
 OTHER = "OTHER"
 _COMMAND = re.compile(r"^[A-Z][A-Z ]{0,47}$")  # PostgreSQL command tags: CREATE TABLE, GRANT, ...
-_SESSION_TIME = re.compile(r"session time: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+# ASCII digits, a bounded count: int() refuses 4,300 digits, and `²` is a digit to \d.
+_SESSION_TIME = re.compile(r"session time: (\d{1,9}):(\d{2}):(\d{2}(?:\.\d{1,9})?)", re.ASCII)
 _SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
 _QUIET = frozenset({"DEBUG", "LOG", "INFO", "NOTICE", "WARNING"})  # levels pgaudit may log at
 

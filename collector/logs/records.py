@@ -13,7 +13,8 @@ from typing import Any
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted as malformed and skipped
 
-_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$", re.ASCII)
+_FRACTION = re.compile(r"\.(\d{1,9})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,10 @@ def parse_timestamp(text: str, fallback: float) -> float:
         return fallback
     fraction = stamp[8:]
     if fraction:
-        if fraction[0] != "." or not fraction[1:].isdigit():
+        digits = _FRACTION.fullmatch(fraction)  # not str.isdigit: `²` is a digit to it
+        if digits is None:
             return fallback
-        seconds += int(fraction[1:]) / 10 ** (len(fraction) - 1)
+        seconds += int(digits[1]) / 10 ** len(digits[1])
     return seconds
 
 

@@ -46,6 +46,7 @@ from core.httpapi.app import (
     json_model,
     query_model,
 )
+from core.httpapi.auth import BasicAuth, hash_password
 from core.httpapi.errors import (
     ApiError,
     AwsJsonErrors,
@@ -60,12 +61,14 @@ __all__ = [
     "MAX_BODY",
     "ApiError",
     "AwsJsonErrors",
+    "BasicAuth",
     "ErrorShape",
     "HttpServer",
     "JsonErrors",
     "RequestModel",
     "api_app",
     "describe_validation",
+    "hash_password",
     "install_error_handlers",
     "json_body",
     "json_model",

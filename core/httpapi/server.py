@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from waitress import wasyncore
@@ -16,6 +16,7 @@ from waitress.task import ErrorTask
 
 from core.errors import BorealisError
 from core.httpapi.app import MAX_BODY, SHAPE_KEY
+from core.httpapi.auth import BasicAuth
 from core.httpapi.errors import ApiError, ErrorShape
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,9 @@ class HttpServer:
         errors: ErrorShape | None = None,
         max_body: int = MAX_BODY,
         setting: str | None = None,
+        users: Mapping[str, str] | None = None,
     ) -> None:
+        """`users` (name -> bcrypt hash): basic auth in front of `app` (core.httpapi.auth)."""
         self.name = name
         adjustments = Adjustments(
             host=host,
@@ -89,9 +92,12 @@ class HttpServer:
             asyncore_use_poll=True,
             channel_timeout=60,
         )
+        if errors is None:  # an api_app's own shape; None: waitress' text pages (the UI)
+            errors = getattr(app, "extensions", {}).get(SHAPE_KEY)
+        served = BasicAuth(app, users, errors) if users else app
         try:
             self._server: Any = _Server(
-                app, map={}, adj=adjustments
+                served, map={}, adj=adjustments
             )  # waitress' own types are partial
         except OSError as exc:
             where = f" ({setting})" if setting else ""
@@ -99,8 +105,6 @@ class HttpServer:
             raise BorealisError(
                 f"{name}: cannot listen on {host}:{port}{where}: {reason}"
             ) from None
-        if errors is None:  # an api_app's own shape; None: waitress' text pages (the UI)
-            errors = getattr(app, "extensions", {}).get(SHAPE_KEY)
         self._server.error_shape = errors
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
         self._stopped = False
