@@ -39,6 +39,9 @@ def lonely_ui(browser: webdriver.Chrome, shared_tmp: Path) -> Iterator[str]:
             "BOREALIS_PORTS__PROMETHEUS": str(DEAD_PORT),
             "BOREALIS_PORTS__COLLECTOR": str(DEAD_PORT),
             "BOREALIS_PORTS__PI": str(DEAD_PORT),
+            "BOREALIS_PORTS__ALERTMANAGER": str(DEAD_PORT),
+            "BOREALIS_PORTS__CLOUDWATCH": str(DEAD_PORT),
+            "BOREALIS_PORTS__WEBHOOK": str(DEAD_PORT),
         }
     )
     with (state / "ui.log").open("wb") as log:
@@ -85,9 +88,14 @@ PAGES = (  # path, its status line, a graph on it, what the status line says
         "/",
         "#overview-status",
         "#load-graph",
+        ["the collector " + REFUSED, "Prometheus " + REFUSED, "Alertmanager " + REFUSED],
+    ),
+    (
+        "/events",
+        "#events-status",
+        "#events-timeline",
         ["the collector " + REFUSED, "Prometheus " + REFUSED],
     ),
-    ("/events", "#events-status", None, ["the collector " + REFUSED]),
 )
 
 
