@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from collector.targets import targets_from_state
+from core.credentials import Credentials
+from core.paths import StatePaths
+from core.topology import plan_topology
 from dashboards.data import Series
 from dashboards.overview_model import (
     KEY_NUMBERS,
@@ -117,3 +123,14 @@ def test_alert_rows_say_silenced_and_inhibited() -> None:
     assert rows[2]["Labels"] == "db_instance=i-1"
     assert rows[2]["Since"] == "2026-12-03 10:00:00"
     assert rows[2]["Summary"] == "Old fires"
+
+
+def test_the_collectors_targets_carry_each_instances_tier(tmp_path: Path) -> None:
+    """The tier the Overview shows comes from the topology, through the collector's targets."""
+    paths = StatePaths(tmp_path)
+    topology = plan_topology("c1", "local-1", readers=2, first_port=15000)
+    topology.save(paths.topology)
+    Credentials.generate().save(paths.secrets)
+    tiers = {t.db_instance: t.tier for t in targets_from_state(paths)}
+    assert tiers == {i.id: i.tier for i in topology.instances}
+    assert sorted(tiers.values()) == [0, 1, 1]
