@@ -71,6 +71,7 @@ def create_app(
                     "db_instance": p.target.db_instance,
                     "resource_id": p.target.resource_id,
                     "az": p.target.az,
+                    "tier": p.target.tier,
                     "role": p.role,
                     "up": p.is_up(now),
                     "dsn": p.target.safe_dsn,

@@ -26,6 +26,7 @@ class Target:
     az: str = ""
     expected_role: str = UNKNOWN  # what the topology says; the collector checks for itself
     log_dir: str | None = None
+    tier: int | None = None  # the promotion tier, when a Borealis topology gives it
 
     @property
     def safe_dsn(self) -> str:
@@ -59,6 +60,7 @@ def targets_from_state(paths: StatePaths) -> list[Target]:
                 az=inst.az,
                 expected_role=topology.role_of(inst.id).value,
                 log_dir=str(paths.pg_log_dir(inst.id)),
+                tier=inst.tier,
             )
         )
     return targets

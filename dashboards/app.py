@@ -9,9 +9,9 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboards import ids, rangebar
 from dashboards.context import UiContext
-from dashboards.pages import events, io, overview, performance_insights, replication
+from dashboards.pages import alerts, events, io, overview, performance_insights, replication
 
-PAGES: tuple[ModuleType, ...] = (overview, replication, io, performance_insights, events)
+PAGES: tuple[ModuleType, ...] = (overview, replication, io, performance_insights, events, alerts)
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 0; }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from core.settings import Settings
+from dashboards.alerting_data import AlertmanagerClient, CloudWatchClient, WebhookClient
 from dashboards.data import CollectorClient, PiClient, PrometheusClient
 from dashboards.timerange import TimeRange, step_for
 
@@ -19,6 +20,11 @@ class UiContext:
     # The range shown: the last `window_s` before `end_s` (None: now).
     end_s: float | None = None
     range_key: str = ""
+    alertmanager: AlertmanagerClient | None = None
+    webhook: WebhookClient | None = None
+    cloudwatch: CloudWatchClient | None = None
+    # The cluster's endpoints: ("writer", "host:port"), ("reader", "host:port").
+    endpoints: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UiContext:
@@ -28,6 +34,13 @@ class UiContext:
             collector=CollectorClient(f"http://{host}:{settings.ports.port('collector')}"),
             refresh_ms=settings.ui.refresh_ms,
             pi=PiClient(f"http://{host}:{settings.ports.port('pi')}"),
+            alertmanager=AlertmanagerClient(f"http://{host}:{settings.ports.port('alertmanager')}"),
+            webhook=WebhookClient(f"http://{host}:{settings.ports.port('webhook')}"),
+            cloudwatch=CloudWatchClient(f"http://{host}:{settings.ports.port('cloudwatch')}"),
+            endpoints=(
+                ("writer", f"{host}:{settings.ports.port('cluster_endpoint')}"),
+                ("reader", f"{host}:{settings.ports.port('reader_endpoint')}"),
+            ),
         )
 
     def showing(self, shown: TimeRange) -> UiContext:

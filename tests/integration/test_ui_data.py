@@ -356,8 +356,12 @@ def test_replication_page_with_both_sources_down_names_both() -> None:
 
 
 def test_overview_page_shows_cards_load_and_latest_events(prometheus: str, collector: str) -> None:
-    cards, load, rows, status = overview.refresh_overview(context(prometheus, collector))
+    cards, endpoints, numbers, alerts, load, rows, status = overview.refresh_overview(
+        context(prometheus, collector)
+    )
     assert status == []
+    assert [n["Instance"] for n in numbers] == ["ui-1"]
+    assert (endpoints, alerts) == ([], [])  # this context has no endpoints nor Alertmanager
     assert "ui-1" in json.dumps([c.to_plotly_json() for c in cards], default=str)
     assert [t.name for t in load.data] == ["CPU"]
     assert steady(load.data[0].y, 1.5)
@@ -365,7 +369,7 @@ def test_overview_page_shows_cards_load_and_latest_events(prometheus: str, colle
 
 
 def test_overview_page_with_prometheus_down_keeps_the_collector_parts(collector: str) -> None:
-    cards, load, rows, status = overview.refresh_overview(context(DEAD, collector))
+    cards, _, _, _, load, rows, status = overview.refresh_overview(context(DEAD, collector))
     assert texts(status) == [f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"]
     assert cards and rows
     assert load.data == ()
@@ -373,34 +377,52 @@ def test_overview_page_with_prometheus_down_keeps_the_collector_parts(collector:
 
 
 def test_overview_page_with_the_collector_down_says_so(prometheus: str) -> None:
-    cards, _, rows, status = overview.refresh_overview(context(prometheus, DEAD))
+    cards, _, _, _, _, rows, status = overview.refresh_overview(context(prometheus, DEAD))
     assert (cards, rows) == ([], [])
     assert texts(status) == [f"the collector unavailable at {DEAD}: [Errno 111] Connection refused"]
 
 
 @pytest.mark.parametrize(
-    ("minutes", "expected"),
+    ("window_s", "filters", "expected"),
     [
-        (10, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
-        (600, ["RDS-EVENT-0071", "RDS-EVENT-0073", "RDS-EVENT-0006"]),
-        (None, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),  # a cleared dropdown: the last hour
-        ("soon", ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
-        (-5, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
+        (300, {}, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
+        (36000, {}, ["RDS-EVENT-0071", "RDS-EVENT-0073", "RDS-EVENT-0006"]),
+        (36000, {"source_type": "db-instance"}, ["RDS-EVENT-0006"]),
+        (36000, {"category": "failover"}, ["RDS-EVENT-0071", "RDS-EVENT-0073"]),
+        (36000, {"event_id": "RDS-EVENT-0073"}, ["RDS-EVENT-0073"]),
+        (36000, {"text": "COMPLETED failover"}, ["RDS-EVENT-0071"]),
     ],
 )
-def test_events_page_rows_for_a_window(
-    prometheus: str, collector: str, minutes: Any, expected: list[str]
+def test_events_page_rows_for_a_range_and_filters(
+    prometheus: str,
+    collector: str,
+    window_s: float,
+    filters: dict[str, str],
+    expected: list[str],
 ) -> None:
-    rows, status = events.rows_for(context(prometheus, collector), minutes)
-    assert status == []
+    ctx = replace(context(prometheus, collector), window_s=window_s)
+    every, rows, problems = events.rows_for(ctx, dict(filters))
+    assert problems == []
     assert [r["EventId"] for r in rows] == expected
-    assert rows[0]["failover"] == "yes"
+    assert len(every) == (3 if window_s > 3 * 3600 else 2)
+
+
+def test_events_page_absolute_range_leaves_out_later_events(
+    prometheus: str, collector: str
+) -> None:
+    # From four hours ago to an hour ago: the restart only, not the failover of minutes ago.
+    now = time.time()
+    ctx = context(prometheus, collector).showing(
+        timerange.resolve(timerange.absolute(now - 4 * 3600, now - 3600))
+    )
+    _, rows, _ = events.rows_for(ctx, {})
+    assert [r["EventId"] for r in rows] == ["RDS-EVENT-0006"]
 
 
 def test_events_page_with_the_collector_down_says_so() -> None:
-    rows, status = events.rows_for(context(DEAD, DEAD), 60)
-    assert rows == []
-    assert texts(status) == [f"the collector unavailable at {DEAD}: [Errno 111] Connection refused"]
+    every, rows, problems = events.rows_for(context(DEAD, DEAD), {})
+    assert (every, rows) == ([], [])
+    assert problems == [f"the collector unavailable at {DEAD}: [Errno 111] Connection refused"]
 
 
 def test_pi_page_reads_the_collector_pi_api(

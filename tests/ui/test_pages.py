@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -46,6 +47,38 @@ def test_overview_shows_every_instance_by_az(browser: webdriver.Chrome, stack: S
         )
 
     wait_for(shows_topology, 30, what="every instance, the writer highlighted")
+    segment_ids = {s["id"] for s in status["segments"]}
+
+    def segments_shown() -> set[str]:
+        texts = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#topology .card.segment'))"
+            ".map(c => c.innerText)"
+        )
+        return {t.split()[0] for t in texts}
+
+    wait_for(lambda: segments_shown() == segment_ids, 30, what=f"the segments {segment_ids}")
+
+    def numbers() -> list[str]:
+        return list(
+            browser.execute_script(
+                "return Array.from(document.querySelectorAll('#overview-numbers td'))"
+                ".map(c => c.innerText)"
+            )
+        )
+
+    # One row of key numbers per instance, in the table with units in its headers.
+    wait_for(lambda: all(i["id"] in numbers() for i in status["instances"]), 30, what="key numbers")
+    headers = browser.find_element(By.CSS_SELECTOR, "#overview-numbers").text
+    assert "CPU (%)" in headers
+    assert "Replica lag (ms)" in headers
+    wait_for(
+        lambda: (
+            status["writer"] in browser.find_element(By.CSS_SELECTOR, "#overview-endpoints").text
+        ),
+        30,
+        what="the writer endpoint pointing at the writer",
+    )
+    assert "reader endpoint" in browser.find_element(By.CSS_SELECTOR, "#overview-endpoints").text
     WebDriverWait(browser, 30).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, "#load-graph .main-svg"))
     )
@@ -123,4 +156,83 @@ def test_events_page_highlights_a_requested_failover(
     weight, background = wait_for(failover_row_style, 30, what="the failover in the table")
     assert weight in ("700", "bold")
     assert "253, 226, 225" in background
+    assert severe_console_errors(browser) == []
+
+
+def choose(browser: webdriver.Chrome, dropdown: str, value: str) -> None:
+    """Pick `value` in a Dash dropdown: open it, click the option."""
+    browser.find_element(By.CSS_SELECTOR, f"#{dropdown}").click()
+    option = wait_for(
+        lambda: next(
+            (
+                o
+                for o in browser.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+                if o.text == value
+            ),
+            None,
+        ),
+        10,
+        what=f"{value} among the choices of {dropdown}",
+    )
+    option.click()
+
+
+def test_events_filters_narrow_the_table_and_the_timeline_shows_roles(
+    browser: webdriver.Chrome, stack: Stack
+) -> None:
+    status = stack.status()
+    # Last 7 days: every event since the stack started.
+    open_page(browser, stack, "/events")
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#events-table td"), 30)
+    browser.find_element(By.CSS_SELECTOR, "input[name='range-picker'][value='604800']").click()
+
+    def rows() -> list[list[str]]:
+        return [
+            list(r)
+            for r in browser.execute_script(
+                "return Array.from(document.querySelectorAll('#events-table tr'))"
+                ".slice(1).map(r => Array.from(r.querySelectorAll('td')).map(c => c.innerText))"
+            )
+        ]
+
+    every = wait_for(lambda: len(rows()) >= 2 and rows(), 30, what="events in the table")
+    assert {r[1] for r in every} >= {"RDS-EVENT-0170", "RDS-EVENT-0005"}  # created: cluster, DBs
+
+    choose(browser, "events-id", "RDS-EVENT-0005")
+    wait_for(
+        lambda: (found := rows()) and {r[1] for r in found} == {"RDS-EVENT-0005"},
+        30,
+        what="only RDS-EVENT-0005",
+    )
+    reader = next(i["id"] for i in status["instances"] if i["role"] == "reader")
+    search = browser.find_element(By.CSS_SELECTOR, "#events-search")
+    search.send_keys(reader, Keys.ENTER)
+    wait_for(
+        lambda: (
+            (found := rows()) and all(r[3] == reader and r[1] == "RDS-EVENT-0005" for r in found)
+        ),
+        30,
+        what=f"only {reader}'s creation",
+    )
+    assert "of" in browser.find_element(By.CSS_SELECTOR, "#events-count").text
+    # The timeline: one row per instance, the writer's bar in the writer's colour.
+    legend = wait_for(
+        lambda: (
+            {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#events-timeline .legendtext")}
+            >= {"writer", "reader"}
+        ),
+        30,
+        what="writer and reader bars",
+    )
+    assert legend
+    ticks = " ".join(
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, "#events-timeline .ytick")
+    )
+    assert all(i["id"] in ticks for i in status["instances"])
+    # Back to "any" for the other tests of the session (the dropdowns persist per session).
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys(Keys.DELETE, Keys.ENTER)
+    choose(browser, "events-id", "(any)")
+    browser.find_element(By.CSS_SELECTOR, "input[name='range-picker'][value='900']").click()
+    wait_for(lambda: len(rows()) != 1, 30, what="the filters cleared")
     assert severe_console_errors(browser) == []

@@ -39,6 +39,9 @@ def lonely_ui(browser: webdriver.Chrome, shared_tmp: Path) -> Iterator[str]:
             "BOREALIS_PORTS__PROMETHEUS": str(DEAD_PORT),
             "BOREALIS_PORTS__COLLECTOR": str(DEAD_PORT),
             "BOREALIS_PORTS__PI": str(DEAD_PORT),
+            "BOREALIS_PORTS__ALERTMANAGER": str(DEAD_PORT),
+            "BOREALIS_PORTS__CLOUDWATCH": str(DEAD_PORT),
+            "BOREALIS_PORTS__WEBHOOK": str(DEAD_PORT),
         }
     )
     with (state / "ui.log").open("wb") as log:
@@ -62,10 +65,14 @@ def lonely_ui(browser: webdriver.Chrome, shared_tmp: Path) -> Iterator[str]:
 
 
 def status_lines(browser: webdriver.Chrome, selector: str) -> list[str]:
+    """The visible red lines, read in one go (the page re-renders them on every refresh)."""
     return [
-        e.text
-        for e in browser.find_elements(By.CSS_SELECTOR, f"{selector} .unavailable")
-        if e.is_displayed()
+        str(text)
+        for text in browser.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0]))"
+            ".filter(e => e.getClientRects().length > 0).map(e => e.innerText)",
+            f"{selector} .unavailable",
+        )
     ]
 
 
@@ -85,9 +92,20 @@ PAGES = (  # path, its status line, a graph on it, what the status line says
         "/",
         "#overview-status",
         "#load-graph",
+        ["the collector " + REFUSED, "Prometheus " + REFUSED, "Alertmanager " + REFUSED],
+    ),
+    (
+        "/events",
+        "#events-status",
+        "#events-timeline",
         ["the collector " + REFUSED, "Prometheus " + REFUSED],
     ),
-    ("/events", "#events-status", None, ["the collector " + REFUSED]),
+    (
+        "/alerts",
+        "#alerts-status",
+        None,
+        ["Alertmanager " + REFUSED, "the CloudWatch API " + REFUSED, "the webhook " + REFUSED],
+    ),
 )
 
 
