@@ -37,13 +37,19 @@ class MemorySample:
     rss_kib: int
 
 
-def slope_mib_per_min(samples: list[MemorySample]) -> float | None:
+WARM_UP_S = 120.0  # a fresh process fills its caches first: growth then is no leak
+
+
+def slope_mib_per_min(samples: list[MemorySample], skip_s: float = 0.0) -> float | None:
     """Least-squares slope of RSS over time, one intercept per process (a restarted service
-    starts small again: its restart is no leak, its growth afterwards may be). None without
-    two samples of one process."""
+    starts small again: its restart is no leak, its growth afterwards may be), leaving out each
+    process's first `skip_s` seconds. None without two samples of one process."""
     by_pid: dict[int, list[MemorySample]] = {}
+    first_seen: dict[int, float] = {}
     for sample in samples:
-        by_pid.setdefault(sample.pid, []).append(sample)
+        first_seen.setdefault(sample.pid, sample.at)
+        if sample.at - first_seen[sample.pid] >= skip_s:
+            by_pid.setdefault(sample.pid, []).append(sample)
     covariance = variance = 0.0
     for group in by_pid.values():
         if len(group) < 2:
@@ -99,6 +105,7 @@ class MemorySampler:
                 "last_mib": round(samples[-1].rss_kib / 1024, 1) if samples else None,
                 "max_mib": round(max(s.rss_kib for s in samples) / 1024, 1) if samples else None,
                 "slope_mib_per_min": _round(slope_mib_per_min(samples)),
+                "steady_slope_mib_per_min": _round(slope_mib_per_min(samples, WARM_UP_S)),
             }
         return out
 

@@ -33,7 +33,8 @@ def markdown(r: dict[str, Any]) -> str:
     def slope(name: str) -> str:
         m = mem[name]
         return (
-            f"{m['slope_mib_per_min']} MiB/min ({m['samples']} samples, "
+            f"{m['slope_mib_per_min']} MiB/min; after each process's first 2 min: "
+            f"{m.get('steady_slope_mib_per_min')} MiB/min ({m['samples']} samples, "
             f"{m['incarnations']} process(es), {m['first_mib']} -> {m['last_mib']} MiB, "
             f"max {m['max_mib']})"
         )

@@ -86,3 +86,10 @@ def test_the_deck_deals_every_kind_before_repeating_one_and_a_seed_replays_it() 
     assert sorted(dealt[:4]) == sorted(dealt[4:]) == sorted(kinds)
     again = Injector(None, random.Random(7), (1, 2))  # type: ignore[arg-type]
     assert [again.next_kind(kinds) for _ in range(8)] == dealt
+
+
+def test_the_steady_slope_leaves_out_each_processes_warm_up() -> None:
+    # Grows 5 MiB in its first minute (caches), flat after: a leak-free process.
+    samples = [MemorySample(t, 1, (100 + min(t, 60) // 12) * 1024) for t in range(0, 600, 5)]
+    assert slope_mib_per_min(samples) > 0.1
+    assert slope_mib_per_min(samples, skip_s=120) == 0
