@@ -33,8 +33,12 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"- **Log storm**: {storm['written']:,} jsonlog lines in {storm['seconds']} s "
             f"({storm['written'] / max(storm['seconds'], 1):,.0f}/s) into the writer's log; the "
-            f"collector counted {storm['counted']:,.0f} (all: {storm['counted_all']}), caught up "
-            f"{storm['catch_up_s']} s after the storm ended."
+            f"collector counted {storm['counted']:,.0f} of them "
+            + (
+                f"(all), caught up {storm['catch_up_s']} s after the storm ended."
+                if storm["counted_all"]
+                else "by the end of the wait: it fell behind (a backlog it reads on, not a drop)."
+            )
         )
     lag = r.get("lag")
     if lag:
