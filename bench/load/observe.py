@@ -95,6 +95,10 @@ class Watch:
             for s in self.scrapes
         ]
         seconds = [s.seconds for s in self.scrapes]
+        age_by_instance: dict[str, float] = {}
+        for s in self.scrapes:
+            for k, v in s.per_instance("borealis_poll_age_seconds").items():
+                age_by_instance[k] = max(age_by_instance.get(k, 0.0), v)
 
         def delta(name: str, **match: str) -> float:
             return last.total(name, **match) - first.total(name, **match)
@@ -108,6 +112,9 @@ class Watch:
             "scrape_s_max": round(max(seconds), 3),
             "polls_per_s": {k: round(v, 2) for k, v in sorted(polls.items())},
             "poll_age_s_max": round(max(ages), 2),
+            "poll_age_s_max_by_instance": {
+                k: round(v, 2) for k, v in sorted(age_by_instance.items())
+            },
             "sampler_round_trip_s_max": round(max(sampler), 3),
             "poll_errors": delta("borealis_poll_errors_total"),
             "sampler_errors": delta("borealis_sampler_errors_total"),
