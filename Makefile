@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install install-test up down status test lint test-unit test-integration test-cluster \
-        test-ui generate bench clean
+        test-ui generate bench soak clean
 
 install: $(STAMP)
 	@scripts/install-system.sh
@@ -63,6 +63,14 @@ test-cluster: install-test
 
 bench: install-test
 	$(BIN)/python -m bench
+
+# `make soak MINUTES=30 [SEED=n]`: the chaos soak on a stack of its own (ports from
+# SOAK_PORT_BASE, default 24400); exits non-zero when a check fails. WRITE_DOCS=1 rewrites
+# docs/reliability.md's Soak section.
+MINUTES ?= 30
+soak: install-test
+	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(if $(SEED),--seed $(SEED)) \
+		$(if $(WRITE_DOCS),--write-docs)
 
 clean:
 	rm -rf $(VENV) .test-tmp .mypy_cache .ruff_cache

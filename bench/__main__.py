@@ -3,6 +3,7 @@
     python -m bench                    # every benchmark (about 90 minutes)
     python -m bench failover pi        # a subset
     python -m bench scaling            # docs/scaling.md's figures (about 10 minutes)
+    python -m bench load               # docs/reliability.md's Load section (about 15 minutes)
 Run on a quiet machine: the figures are only comparable when nothing else runs.
 """
 
@@ -10,6 +11,7 @@ import sys
 
 from bench import cloudwatch_api, failover, pi, rules
 from bench.collector.__main__ import main as collector_main
+from bench.load.__main__ import main as load_main
 from bench.scaling.__main__ import main as scaling_main
 
 BENCHES = {
@@ -19,6 +21,7 @@ BENCHES = {
     "scaling": lambda: scaling_main(["--write"]),
     "rules": lambda: rules.main(["--write-docs"]),
     "cloudwatch_api": lambda: cloudwatch_api.main([]),
+    "load": lambda: load_main(["--write-docs"]),
 }
 
 if __name__ == "__main__":

@@ -75,16 +75,18 @@ class Service:
         self.spec.pid_file.write_text(f"{self.popen.pid}\n")
         log.info("started %s (pid %d): %s", self.spec.name, self.popen.pid, self.spec.url)
 
-    def ensure_running(self) -> None:
-        """Restart the service if it died (with a short backoff)."""
+    def ensure_running(self) -> str | None:
+        """Restart the service if it died (with a short backoff); say how it ended when it
+        was restarted ("exit code 1", "signal SIGKILL"), else None."""
         if self.popen is None or self.alive():
-            return
+            return None
         if time.monotonic() - self.started_at < 2.0:
-            return
+            return None
         code = self.popen.returncode
         log.warning("%s exited with %s; restarting it", self.spec.name, code)
         self.restarts += 1
         self.start()
+        return exit_reason(code)
 
     def wait_healthy(self, timeout: float) -> bool:
         """True once healthy; False when it exits first or `timeout` passes."""
@@ -109,6 +111,18 @@ class Service:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=2)
         self.spec.pid_file.unlink(missing_ok=True)
+
+
+def exit_reason(returncode: int | None) -> str:
+    """Popen's returncode in words: a negative one is the signal that ended the process."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 def stop_stale(pid_file: Path) -> str | None:

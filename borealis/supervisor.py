@@ -22,7 +22,7 @@ from cluster.faults import FaultInjector
 from cluster.manager import ClusterManager
 from core.credentials import APP_DATABASE, APP_USER
 from core.errors import BorealisError
-from core.events import EventStore
+from core.events import EventStore, make_event
 from core.settings import Settings
 from core.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailStore
 
@@ -65,8 +65,7 @@ class Supervisor:
             lines = "".join(f"\n  {name:<12} {url}" for name, url in sorted(self.urls().items()))
             log.info("Borealis is up (Ctrl-C stops everything):%s", lines)
             while not self.stop_event.wait(1.0):
-                for service in self.services.values():
-                    service.ensure_running()
+                self._restart_dead_services()
         except BorealisError as exc:
             startup.record_failure(self.paths, str(exc))
             raise
@@ -115,6 +114,15 @@ class Supervisor:
         )
         self._manager_thread.start()
         start_all(stack_services(settings, self.paths, cluster=True), self.services)
+
+    def _restart_dead_services(self) -> None:
+        for name, service in self.services.items():
+            ended = service.ensure_running()
+            if ended is not None and self.events is not None:
+                cluster = self.settings.cluster_id
+                self.events.add(
+                    make_event("BOREALIS-EVENT-0161", cluster, service=name, code=ended)
+                )
 
     # --- control --------------------------------------------------------------------
 

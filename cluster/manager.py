@@ -28,6 +28,7 @@ from cluster.endpoints import Routes, routes_from_view
 from cluster.failover import Failover, FailoverFailed
 from cluster.observe import Prober
 from cluster.pgctl import PgCommandError
+from cluster.reachability import reachability_events
 from cluster.reboot import Reboot
 from cluster.runtime import (
     STORAGE_SETTLE_S,
@@ -214,6 +215,8 @@ class ClusterManager:
     def tick(self) -> None:
         view = self.view()
         self._report_storage(view)
+        for event in reachability_events(view, self.state, time.monotonic()):
+            self.events.add(event)
         decisions = decide(view)
         self.last_decisions = decisions
         for decision in decisions:

@@ -30,6 +30,7 @@ class InstanceRuntime:
     restart_failures: int = 0
     delay_ms: int = 0  # delay-replica
     receiver_down_since: float | None = None
+    unreachable_since: float | None = None  # reported not reachable (time.monotonic())
 
 
 @dataclass

@@ -171,6 +171,13 @@ CATALOG: dict[str, EventType] = _types(
         _I,
         "The DB instance is reachable again after {seconds} s.",
     ),
+    # The supervisor (Borealis' own): a monitoring service died and was started again.
+    EventType(
+        "BOREALIS-EVENT-0161",
+        "notification",
+        _C,
+        "The {service} service exited ({code}) and was restarted.",
+    ),
 )
 
 
