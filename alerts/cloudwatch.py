@@ -61,6 +61,8 @@ STATIC_LABELS = {"region": REGION, "account_id": ACCOUNT_ID}
 # Native labels the CloudWatch series do not carry (`job` stays: the scrape job).
 NATIVE_LABELS = ("cluster", "db_instance", "role", "az", "instance")
 PERIOD = "1m"
+SAMPLES_GROUP, SAMPLE_INTERVAL = "borealis-cloudwatch", "5s"
+STATISTICS_GROUP, STATISTICS_INTERVAL = "borealis-cloudwatch-statistics", "10s"
 RATE_WINDOW = "10s"
 BILLING_PERIOD = "5m"
 INSTANCE_DIMENSION = "dimension_DBInstanceIdentifier"
@@ -186,10 +188,12 @@ def info_rules() -> list[dict[str, object]]:
 
 
 def recording_rules() -> dict[str, object]:
-    """First the samples (`instance:aws_rds_<metric>:10s`, `cluster:...`), then one rule per
-    CloudWatch series name: the dimension sets of a name are joined with `or` (their label
-    sets never collide), so every set comes from the same evaluation. Rules of a group run
-    in order, so the statistics read this evaluation's samples."""
+    """Two groups: the samples (`instance:aws_rds_<metric>:10s`, `cluster:...`) every 5 s,
+    then one rule per CloudWatch series name every 10 s: the dimension sets of a name are
+    joined with `or` (their label sets never collide), so every set comes from the same
+    evaluation. The statistics are of 1-minute periods, which CloudWatch publishes once a
+    minute: refreshing them every 10 s instead of 5 s halves their cost (most of the rule
+    cost at 16 instances) and keeps each one's 12 samples a minute."""
     samples: list[dict[str, object]] = []
     exprs: dict[str, list[str]] = {}
     for level, metrics in (("instance", INSTANCE_METRICS), ("cluster", CLUSTER_METRICS)):
@@ -203,9 +207,14 @@ def recording_rules() -> dict[str, object]:
                 if level == "instance":
                     parts.append(role_aggregate_expr(value, statistic))
                 exprs.setdefault(series_name(metric.name, statistic), []).extend(parts)
-    rules = samples + [
+    statistics: list[dict[str, object]] = [
         {"record": name, "expr": " or ".join(parts), "labels": dict(STATIC_LABELS)}
         for name, parts in exprs.items()
     ]
-    rules += info_rules()
-    return {"groups": [{"name": "borealis-cloudwatch", "interval": "5s", "rules": rules}]}
+    statistics += info_rules()
+    return {
+        "groups": [
+            {"name": SAMPLES_GROUP, "interval": SAMPLE_INTERVAL, "rules": samples},
+            {"name": STATISTICS_GROUP, "interval": STATISTICS_INTERVAL, "rules": statistics},
+        ]
+    }

@@ -6,9 +6,10 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   hour after; from the start for the series an alarm names in full). A known series
   without datapoints is evaluated with zero datapoints, not dropped.
 
-- ``alarm:datapoints_{present,breaching}:{recent,older1,older2}``: of the last N periods, and
-  of each of the two periods before them, how many datapoints exist and how many breach
-  (decoded from ``alarm:datapoints_encoded:*``, one subquery for both).
+- ``alarm:datapoints_encoded:{recent,older1,older2}``: of the last N periods, and of each of
+  the two periods before them, how many datapoints exist and how many breach, in one number
+  (one subquery for both: ``present + 10000 * breaching``; decoded inline by the rules below,
+  not recorded, so an alarm is 8 rules and each subquery runs once per evaluation).
   N periods plus two is the *evaluation range* (CloudWatch retrieves "a higher number of data
   points than Evaluation Periods"; its documented examples use N + 2).
 - ``alarm:datapoints_evaluated:{count,breaching}``: the N datapoints CloudWatch evaluates: the
@@ -176,6 +177,40 @@ def state_expr(alarm: MetricAlarm) -> str:
     return f"({missing} != {INSUFFICIENT_DATA}) or ({previous} and {missing}) or {missing}"
 
 
+def _present(name: str, window: str) -> str:
+    """How many datapoints exist in `window` (decoded from its encoded count)."""
+    return f"({_selector(f'alarm:datapoints_encoded:{window}', name)} % {ENCODE})"
+
+
+def _breaching(name: str, window: str) -> str:
+    """How many datapoints of `window` breach (decoded from its encoded count)."""
+    return f"floor({_selector(f'alarm:datapoints_encoded:{window}', name)} / {ENCODE})"
+
+
+def _taken(name: str, n: int) -> tuple[str, str]:
+    """Whether the datapoint of the period before the recent N (older1), and of the one
+    before that (older2), is among the N evaluated: it exists and fewer than N newer ones
+    do. Each older window is one period, so it holds 0 or 1 datapoint."""
+    recent = _present(name, "recent")
+    take1 = f"({_present(name, 'older1')} * ({recent} < bool {n}))"
+    take2 = f"({_present(name, 'older2')} * (({recent} + {take1}) < bool {n}))"
+    return take1, take2
+
+
+def evaluated_count(name: str, n: int) -> str:
+    """The N datapoints CloudWatch evaluates: the most recent existing ones of the range."""
+    take1, take2 = _taken(name, n)
+    return f"{_present(name, 'recent')} + {take1} + {take2}"
+
+
+def evaluated_breaching(name: str, n: int) -> str:
+    take1, take2 = _taken(name, n)
+    return (
+        f"{_breaching(name, 'recent')} + {take1} * {_breaching(name, 'older1')}"
+        f" + {take2} * {_breaching(name, 'older2')}"
+    )
+
+
 def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
     target, stat = alarm_target(alarm)
     band = band_of(alarm)
@@ -202,51 +237,19 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
         "older1": (f"[{period - 1}s:{period}s]", f" offset {n * period}s"),
         "older2": (f"[{period - 1}s:{period}s]", f" offset {(n + 1) * period}s"),
     }
+    name = alarm.AlarmName
     for window, (span, offset) in windows.items():
         # One subquery counts both: each existing datapoint adds 1, a breaching one
         # ENCODE more (N <= 8640 datapoints: a day of 10-second periods, so they never mix).
         encoded = f"sum_over_time((1 + {ENCODE} * ({scored})){span}{offset})"
         record = f"alarm:datapoints_encoded:{window}"
-        rules += [
-            {"record": record, "expr": _or_zero(encoded, zero), "labels": labels},
-            {
-                "record": f"alarm:datapoints_present:{window}",
-                "expr": f"{_selector(record, alarm.AlarmName)} % {ENCODE}",
-                "labels": labels,
-            },
-            {
-                "record": f"alarm:datapoints_breaching:{window}",
-                "expr": f"floor({_selector(record, alarm.AlarmName)} / {ENCODE})",
-                "labels": labels,
-            },
-        ]
-    name = alarm.AlarmName
-
-    def sel(record: str) -> str:
-        return _selector(record, name)
-
-    need = f"({n} - {sel('alarm:datapoints_present:recent')})"
-    take1 = f"({need} - clamp_min({need} - {sel('alarm:datapoints_present:older1')}, 0))"
-    rest = f"({need} - {sel('alarm:datapoints_taken:older1')})"
-    take2 = f"({rest} - clamp_min({rest} - {sel('alarm:datapoints_present:older2')}, 0))"
+        rules.append({"record": record, "expr": _or_zero(encoded, zero), "labels": labels})
     rules += [
-        {"record": "alarm:datapoints_taken:older1", "expr": take1, "labels": labels},
-        {"record": "alarm:datapoints_taken:older2", "expr": take2, "labels": labels},
-        {
-            "record": "alarm:datapoints_evaluated:count",
-            "expr": f"{sel('alarm:datapoints_present:recent')} + "
-            f"{sel('alarm:datapoints_taken:older1')} + {sel('alarm:datapoints_taken:older2')}",
-            "labels": labels,
-        },
-        {
-            "record": "alarm:datapoints_evaluated:breaching",
-            "expr": f"{sel('alarm:datapoints_breaching:recent')} + "
-            f"{sel('alarm:datapoints_taken:older1')} * "
-            f"{sel('alarm:datapoints_breaching:older1')} + "
-            f"{sel('alarm:datapoints_taken:older2')} * "
-            f"{sel('alarm:datapoints_breaching:older2')}",
-            "labels": labels,
-        },
-        {"record": STATE, "expr": state_expr(alarm), "labels": labels},
+        {"record": record, "expr": expr, "labels": labels}
+        for record, expr in (
+            ("alarm:datapoints_evaluated:count", evaluated_count(name, n)),
+            ("alarm:datapoints_evaluated:breaching", evaluated_breaching(name, n)),
+            (STATE, state_expr(alarm)),
+        )
     ]
     return CompiledAlarm(name, target, tuple(rules))

@@ -15,6 +15,10 @@ from alerts.model import WILDCARD, Dimension, StandardStatistic, percentile_of
 from alerts.sources import AWS_RDS, BOREALIS, DIMENSION_LABELS, Level, MetricSource, catalog
 
 ROLES = ("WRITER", "READER")
+# How long a gap in the rules' own evaluation (a Prometheus restart) `last_seen` bridges: it
+# reads its own previous value, recorded every evaluation (every second for 10-second
+# alarms), so each minute of range is 60 more samples per series and evaluation.
+REMEMBER_ACROSS = "2m"
 OVER_TIME = {
     StandardStatistic.AVERAGE: "avg_over_time",
     StandardStatistic.MAXIMUM: "max_over_time",
@@ -151,7 +155,7 @@ def last_seen(target: Target, record: str, known_for_s: int) -> str:
     is known from the start (so an alarm on a metric that never reported is evaluated too,
     as CloudWatch evaluates it)."""
     seen = f"max by ({target.by}) (timestamp({target.selector}))"
-    previous = f"last_over_time({record}[10m]) > time() - {known_for_s}"
+    previous = f"last_over_time({record}[{REMEMBER_ACROSS}]) > time() - {known_for_s}"
     kept = f"({seen}) or ignoring (alarm_name) ({previous})"
     if target.wildcard:
         return kept

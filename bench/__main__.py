@@ -9,7 +9,7 @@ Run on a quiet machine: the figures are only comparable when nothing else runs.
 
 import sys
 
-from bench import cloudwatch_api, failover, pi, rules
+from bench import alerts, cloudwatch_api, failover, pi, rules
 from bench.collector.__main__ import main as collector_main
 from bench.load.__main__ import main as load_main
 from bench.scaling.__main__ import main as scaling_main
@@ -22,6 +22,7 @@ BENCHES = {
     "rules": lambda: rules.main(["--write-docs"]),
     "cloudwatch_api": lambda: cloudwatch_api.main([]),
     "load": lambda: load_main(["--write-docs"]),
+    "alerts": lambda: alerts.main(["--write-docs"]),
 }
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ def test_required_series_are_recorded() -> None:
 
 
 def test_every_series_carries_the_exporters_static_labels() -> None:
-    rules = generate.FILES["cloudwatch-recording.yml"]()["groups"][0]["rules"]  # type: ignore[index]
+    groups = generate.FILES["cloudwatch-recording.yml"]()["groups"]  # type: ignore[index]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert any(":" not in rule["record"] for rule in rules)
     for rule in rules:
         if ":" not in rule["record"]:
             assert rule["labels"] == {"region": "local-1", "account_id": "000000000000"}
