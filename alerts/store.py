@@ -82,6 +82,12 @@ def kind_of(alarm: Alarm) -> str:
     return "CompositeAlarm" if isinstance(alarm, CompositeAlarm) else "MetricAlarm"
 
 
+def every_alarm(alarms: AlarmSet) -> list[Alarm]:
+    """Metric and composite alarms of a set, by name."""
+    found: list[Alarm] = [*alarms.metric_alarms, *alarms.composites]
+    return sorted(found, key=lambda a: a.AlarmName)
+
+
 def as_config(alarm: Alarm) -> dict[str, Any]:
     """The alarm as its file entry (and PutMetricAlarm's fields): defaults left out."""
     return alarm.model_dump(mode="json", exclude_defaults=True)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from alerts.cloudwatch_api.store_backend import StoreAlarmBackend
+from alerts.inbox import AlertInbox
 from alerts.loader import AlarmSet
 from alerts.publish import rule_texts, tool_beside, write_rules
 from alerts.store import AlarmStore
@@ -194,4 +196,17 @@ def stack_alarm_store(settings: Settings, publisher: StackPublisher | None = Non
         publish=publisher or StackPublisher(settings, paths),
         trail=TrailStore(paths.trail_db, settings.retention.trail_days),
         retention_days=settings.retention.events_days,
+    )
+
+
+def cloudwatch_backend(settings: Settings) -> StoreAlarmBackend:
+    """The CloudWatch API's alarms: this stack's store (publishing and reloading), states from
+    its Prometheus, actions through its Alertmanager, state history from its webhook."""
+    paths = settings.state_paths()
+    host = settings.listen_host
+    return StoreAlarmBackend(
+        stack_alarm_store(settings),
+        prometheus_url=f"http://{host}:{settings.ports.port('prometheus')}",
+        alertmanager_url=f"http://{host}:{settings.ports.port('alertmanager')}",
+        inbox=AlertInbox(paths.root / "alerts", settings.retention.events_days),
     )
