@@ -227,9 +227,23 @@ class AlarmStore:
         self._record_history(change)
         return change
 
+    def check_text(self, text: str, source: str) -> AlarmChange:
+        """What applying one file's text would do, validated as `apply_text` validates it;
+        nothing is written or published."""
+        return self._planned(located_alarms(text, source), [], text, source)[0]
+
     def _change_locked(
         self, incoming: list[tuple[str, Alarm]], deleting: list[str], text: str, source: str
     ) -> AlarmChange:
+        change, new_text = self._planned(incoming, deleting, text, source)
+        if self.publish is not None:
+            self.publish(change.alarms)
+        self._write(new_text)
+        return change
+
+    def _planned(
+        self, incoming: list[tuple[str, Alarm]], deleting: list[str], text: str, source: str
+    ) -> tuple[AlarmChange, str]:
         pack = pack_places()
         for place, alarm in incoming:
             if alarm.AlarmName in pack:
@@ -259,15 +273,13 @@ class AlarmStore:
         result += list(new_by_name.values())
         new_text = render(result)
         alarms = load_texts([*pack_texts(), (str(self.path), new_text)])
-        if self.publish is not None:
-            self.publish(alarms)
-        self._write(new_text)
-        return AlarmChange(
+        change = AlarmChange(
             created=tuple(a for _, a in incoming if a.AlarmName not in by_name),
             updated=tuple((by_name[a.AlarmName], a) for _, a in incoming if a.AlarmName in by_name),
             deleted=tuple(by_name[name] for name in deleting),
             alarms=alarms,
         )
+        return change, new_text
 
     def _write(self, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".user-", suffix=".yml")
