@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask, Response
+
 from alerts.inbox import AlertInbox
 from alerts.webhook import create_app as webhook_app
 from borealis import alertmanager, prometheus
@@ -54,6 +56,18 @@ def settings_for(state_dir: Path) -> Settings:
     )
 
 
+def quiet_collector() -> Flask:
+    """An empty /metrics where the collector would be: its job is up, so the pack's
+    BorealisCollectorDown does not fire (and mute every other alert)."""
+    app = Flask("collector-stand-in")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response("", content_type="text/plain; version=0.0.4")
+
+    return app
+
+
 def start_alarm_stack(state_dir: Path) -> Iterator[AlarmStack]:
     require_binary("prometheus")
     require_binary("prometheus-alertmanager")
@@ -65,6 +79,10 @@ def start_alarm_stack(state_dir: Path) -> Iterator[AlarmStack]:
     inbox = AlertInbox(paths.root / "alerts")
     hook = HttpServer(webhook_app(inbox), port=settings.ports.port("webhook"), name="webhook-test")
     hook.start()
+    collector = HttpServer(
+        quiet_collector(), port=settings.ports.port("collector"), name="collector-test"
+    )
+    collector.start()
     services = [
         Service(prometheus.service(settings, paths)),
         Service(alertmanager.service(settings, paths)),
@@ -79,3 +97,4 @@ def start_alarm_stack(state_dir: Path) -> Iterator[AlarmStack]:
         for service in services:
             service.stop()
         hook.stop()
+        collector.stop()

@@ -164,6 +164,7 @@ def test_set_alarm_state_notifies_the_alarms_receivers(cloudwatch: Any, stack: A
         ]
 
     notice = wait_for(delivered, 30, what="the drill delivered to drill-pager")[0]
+    assert not any(a["status"]["inhibitedBy"] for a in stack.alerts())
     assert notice["alerts"][0]["annotations"]["description"] == "testing the pager"
     history = cloudwatch.describe_alarm_history(
         AlarmName="api-drill", HistoryItemType="StateUpdate"
