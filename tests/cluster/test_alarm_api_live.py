@@ -44,7 +44,8 @@ def test_a_boto3_alarm_fires_and_is_delivered_to_its_action(stack: Stack) -> Non
         Dimensions=[{"Name": "DBInstanceIdentifier", "Value": writer}],
         Statistic="Minimum",
         Period=10,
-        EvaluationPeriods=1,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=1,
         Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         AlarmActions=[f"arn:aws:sns:us-east-1:123456789012:{RECEIVER}"],
@@ -64,8 +65,12 @@ def test_a_boto3_alarm_fires_and_is_delivered_to_its_action(stack: Stack) -> Non
             ]
 
         wait_for(delivered, 90, what=f"{NAME} delivered to {RECEIVER}")
-        state = cloudwatch.describe_alarms(AlarmNames=[NAME])["MetricAlarms"][0]
-        assert state["StateValue"] == "ALARM"
+
+        def in_alarm() -> dict[str, Any] | None:
+            found = cloudwatch.describe_alarms(AlarmNames=[NAME])["MetricAlarms"][0]
+            return found if found["StateValue"] == "ALARM" else None
+
+        state = wait_for(in_alarm, 60, what=f"{NAME} in ALARM in DescribeAlarms")
         assert state["StateReason"].startswith("Threshold Crossed: InstanceUp Minimum >= 1")
     finally:
         cloudwatch.delete_alarms(AlarmNames=[NAME])
