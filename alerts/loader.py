@@ -89,6 +89,11 @@ def _located(root: Located, source: str) -> Iterable[tuple[str, MetricAlarm | Co
         yield f"{source}:{_line(root, ('CompositeAlarms', index, 'AlarmName'))}", composite
 
 
+def located_alarms(text: str, source: str) -> list[tuple[str, MetricAlarm | CompositeAlarm]]:
+    """Each alarm of one file's text with its place (`source:line` of its AlarmName)."""
+    return list(_located(load_located(text, source), source))
+
+
 def load_texts(texts: Iterable[tuple[str, str]]) -> AlarmSet:
     """Validate every (source, YAML text) together: names unique, metrics known, composite
     rules parsed and referring to alarms of the set, no cycles."""

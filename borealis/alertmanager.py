@@ -10,10 +10,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from alerts import alertmanager
-from alerts.loader import load_pack
+from alerts.loader import AlarmSet
+from alerts.publish import alertmanager_text, tool_beside, write_checked_file
+from alerts.store import AlarmStore
 from alerts.subscription_store import load_subscriptions, subscriptions_file
 from alerts.webhook import webhook_url
 from borealis.services import ServiceSpec
@@ -52,16 +52,30 @@ def load_receivers(path: Path) -> dict[str, dict[str, Any]]:
     return receivers
 
 
-def prepare(settings: Settings, paths: StatePaths) -> Path:
-    """Write alertmanager.yml; return its path."""
-    root = directory(paths)
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    path = root / "alertmanager.yml"
+def config_path(paths: StatePaths) -> Path:
+    return directory(paths) / "alertmanager.yml"
+
+
+def config_text(settings: Settings, paths: StatePaths, alarms: AlarmSet) -> str:
+    """alertmanager.yml for `alarms` (receivers named by their actions), the receivers
+    file of the settings and the stack's event subscriptions."""
     receivers_file = settings.alertmanager.receivers_file
     receivers = load_receivers(Path(receivers_file)) if receivers_file else {}
     subscriptions = load_subscriptions(subscriptions_file(paths.root))
-    document = alertmanager.config(webhook_url(settings), load_pack(), receivers, subscriptions)
-    path.write_text(yaml.safe_dump(document, sort_keys=True))
+    return alertmanager_text(webhook_url(settings), alarms, receivers, subscriptions)
+
+
+def write_config(settings: Settings, paths: StatePaths, alarms: AlarmSet) -> str | None:
+    """Replace alertmanager.yml once amtool accepts the new one; returns the old text."""
+    amtool = tool_beside(settings.alertmanager.binary, "amtool")
+    return write_checked_file(config_path(paths), config_text(settings, paths, alarms), amtool)
+
+
+def prepare(settings: Settings, paths: StatePaths) -> Path:
+    """Write alertmanager.yml for the pack and user alarms; return its path."""
+    (directory(paths) / "data").mkdir(parents=True, exist_ok=True)
+    path = config_path(paths)
+    path.write_text(config_text(settings, paths, AlarmStore(paths.root).alarms()))
     return path
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from borealis.commands import drills, records, stack, standalone, subscriptions
+from borealis.commands import alarms, drills, records, stack, standalone, subscriptions
 from cluster.fault_catalog import FAULTS
 from core.errors import BorealisError
 from core.settings import (
@@ -76,6 +76,26 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--config", type=Path, help="YAML settings file")
     parser.add_argument("--settings-json", type=Path, help=argparse.SUPPRESS)
+
+
+def _add_service_parsers(sub: Any) -> None:
+    """The services that also run alone: collector, ui, cloudwatch, webhook."""
+    collector = sub.add_parser("collector", help="run the collector alone (any PostgreSQL 13+)")
+    collector.add_argument("--targets", type=Path, help="YAML file listing clusters and DSNs")
+    _add_common(collector)
+
+    ui = sub.add_parser("ui", help="run the Dash UI alone")
+    _add_common(ui)
+
+    cloudwatch = sub.add_parser(
+        "cloudwatch", help="run the CloudWatch-compatible API alone (boto3, aws cloudwatch)"
+    )
+    _add_common(cloudwatch)
+
+    webhook = sub.add_parser(
+        "webhook", help="run the Alertmanager webhook receiver alone (inbox, alarm history)"
+    )
+    _add_common(webhook)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,29 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--minutes", type=MINUTES, default=60, help="how far back (default 60)")
     _add_common(events)
 
-    collector = sub.add_parser("collector", help="run the collector alone (any PostgreSQL 13+)")
-    collector.add_argument("--targets", type=Path, help="YAML file listing clusters and DSNs")
-    _add_common(collector)
-
-    ui = sub.add_parser("ui", help="run the Dash UI alone")
-    _add_common(ui)
-
-    cloudwatch = sub.add_parser(
-        "cloudwatch", help="run the CloudWatch-compatible API alone (boto3, aws cloudwatch)"
-    )
-    _add_common(cloudwatch)
-
-    _add_alerting_commands(sub)
-    return parser
-
-
-def _add_alerting_commands(sub: Any) -> None:
-    """The webhook service and the event subscriptions."""
-    webhook = sub.add_parser(
-        "webhook", help="run the Alertmanager webhook receiver alone (inbox, alarm history)"
-    )
-    _add_common(webhook)
+    _add_service_parsers(sub)
+    alarms.add_parser(sub, _add_common, MINUTES)
     subscriptions.add_parser(sub, _add_common)
+    return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -207,6 +208,7 @@ COMMANDS: dict[str, Command] = {
     "ui": standalone.cmd_ui,
     "cloudwatch": standalone.cmd_cloudwatch,
     "webhook": standalone.cmd_webhook,
+    "alarms": alarms.cmd_alarms,
     "subscriptions": subscriptions.cmd_subscriptions,
 }
 

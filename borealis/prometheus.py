@@ -1,13 +1,17 @@
-"""Prometheus for the stack: generated configuration, rule files, the service spec."""
+"""Prometheus for the stack: generated configuration, rule files, the service spec.
+
+No `--web.enable-lifecycle`: it would let any local user POST /-/quit. The stack reloads
+Prometheus with SIGHUP to the pid in its pid file (borealis/alarm_reload.py)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import yaml
 
-from alerts.generate import GENERATED
+from alerts.loader import AlarmSet
+from alerts.publish import rule_texts, tool_beside, write_rules
+from alerts.store import AlarmStore
 from borealis.services import ServiceSpec
 from core.paths import StatePaths
 from core.settings import RemoteWriteSettings, Settings
@@ -73,33 +77,42 @@ def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
     return document
 
 
+def rule_dir(paths: StatePaths) -> Path:
+    return paths.prometheus / "rules"
+
+
+def config_path(paths: StatePaths) -> Path:
+    return paths.prometheus / "prometheus.yml"
+
+
+def write_alarm_rules(settings: Settings, paths: StatePaths, alarms: AlarmSet) -> None:
+    """The rule files of `alarms` (pack and user) and the generated recordings, checked
+    with promtool before they replace the old ones."""
+    promtool = tool_beside(settings.prometheus.binary, "promtool")
+    write_rules(rule_dir(paths), rule_texts(alarms), promtool).commit()
+
+
 def prepare(settings: Settings, paths: StatePaths) -> Path:
-    """Write prometheus.yml and copy the generated rule files; return the config path."""
-    root = paths.prometheus
-    rule_dir = root / "rules"
-    rule_dir.mkdir(parents=True, exist_ok=True)
-    for old in rule_dir.glob("*.yml"):
-        old.unlink()
-    for rule_file in GENERATED.glob("*.yml"):
-        shutil.copy(rule_file, rule_dir / rule_file.name)
-    path = root / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config(settings, rule_dir), sort_keys=True))
+    """Write prometheus.yml and the rule files (generated recordings, pack and user alarms
+    compiled); return the config path."""
+    write_alarm_rules(settings, paths, AlarmStore(paths.root).alarms())
+    path = config_path(paths)
+    path.write_text(yaml.safe_dump(config(settings, rule_dir(paths)), sort_keys=True))
     return path
 
 
 def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
-    config_path = prepare(settings, paths)
+    config_file = prepare(settings, paths)
     host = settings.listen_host
     port = settings.ports.port("prometheus")
     return ServiceSpec(
         name="prometheus",
         argv=[
             settings.prometheus.binary,
-            f"--config.file={config_path}",
+            f"--config.file={config_file}",
             f"--storage.tsdb.path={paths.prometheus / 'data'}",
             f"--storage.tsdb.retention.time={settings.prometheus.retention}",
             f"--web.listen-address={host}:{port}",
-            "--web.enable-lifecycle",
         ],
         url=f"http://{host}:{port}",
         health_path="/-/ready",

@@ -195,6 +195,11 @@ class PrometheusReader:
                     values[round(float(at), 3)] = number
         return values
 
+    def instant(self, expr: str) -> list[dict[str, Any]]:
+        """An instant query's vector: each result's `metric` labels and `value` pair."""
+        result: list[dict[str, Any]] = self._get("/api/v1/query", [("query", expr)])["result"]
+        return result
+
     def series(self, match: str, start: float, end: float) -> list[dict[str, str]]:
         params = [("match[]", match), ("start", f"{start:.3f}"), ("end", f"{end:.3f}")]
         result: list[dict[str, str]] = self._get("/api/v1/series", params)

@@ -30,8 +30,14 @@ def cmd_collector(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_cloudwatch(args: argparse.Namespace, settings: Settings) -> int:
     from alerts.cloudwatch_api import app
+    from borealis.alarm_reload import cloudwatch_backend
 
-    return _serve(app.run, settings)
+    def run(settings: Settings, stop: threading.Event) -> None:
+        # Alarms persist in the state directory and reach the stack's Prometheus and
+        # Alertmanager (borealis/alarm_reload.py).
+        app.run(settings, stop, alarms=cloudwatch_backend(settings))
+
+    return _serve(run, settings)
 
 
 def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:

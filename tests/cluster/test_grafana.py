@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from borealis.alarm_reload import running_pid, sighup_and_confirm
 from tests.cluster.helpers import fault, healthy
 from tests.conftest import STACK_PORTS, Stack, stack_processes, wait_for
 from tests.grafana_json import annotations, load_dashboards, substitute, targets, variables
@@ -109,10 +110,25 @@ def _fill_variables(stack: Stack, model: dict[str, Any]) -> dict[str, str]:
 def _add_probe_alarm(stack: Stack) -> None:
     rule_dir = stack.state_dir / "prometheus" / "rules"
     (rule_dir / "grafana-acceptance.yml").write_text(yaml.safe_dump(PROBE_RULES))
+    # No lifecycle API (issue 13): reload as the stack does, by SIGHUP to the pid file's pid.
     url = stack.status()["services"]["prometheus"]
-    request = urllib.request.Request(f"{url}/-/reload", method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
-        pass
+    pid = running_pid(
+        stack.state_dir / "run" / "prometheus.pid",
+        stack.state_dir / "prometheus" / "prometheus.yml",
+    )
+    assert pid is not None
+    sighup_and_confirm(
+        "Prometheus",
+        url,
+        pid,
+        prefix="prometheus",
+        took=lambda: "grafana-acceptance" in _rule_groups(url),
+    )
+
+
+def _rule_groups(url: str) -> set[str]:
+    with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=10) as response:  # noqa: S310
+        return {g["name"] for g in json.loads(response.read())["data"]["groups"]}
 
 
 def _empty_expressions(stack: Stack) -> list[str]:
