@@ -8,7 +8,7 @@ from typing import Any
 
 from dash import html
 
-from dashboards import figures
+from dashboards import figures, palette
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable, Series
 from dashboards.queries import Panel
@@ -62,6 +62,8 @@ def panel_figures(
                 revision=ctx.range_key,
                 minimum=panel.minimum,
                 shading=shading,
+                # One colour per wait type on every page.
+                colors=palette.wait_color if "wait_event_type" in panel.legend else None,
             )
         )
     return out
