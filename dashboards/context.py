@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from core.settings import Settings
-from dashboards.data import CollectorClient, PiClient, PrometheusClient
+from dashboards.data import CollectorClient, PrometheusClient
+from dashboards.pi_data import PiClient
 from dashboards.timerange import TimeRange, step_for
 
 
@@ -33,6 +35,11 @@ class UiContext:
     def showing(self, shown: TimeRange) -> UiContext:
         """This context over the range the page's range store holds."""
         return replace(self, window_s=shown.seconds, end_s=shown.end, range_key=shown.key)
+
+    def bounds(self, now: float | None = None) -> tuple[float, float]:
+        """The range shown as (start, end) unix seconds; a relative range ends now."""
+        end = self.end_s if self.end_s is not None else (time.time() if now is None else now)
+        return end - self.window_s, end
 
     @property
     def step(self) -> float:

@@ -1,139 +1,99 @@
-"""Performance Insights: DB load stacked by a chosen dimension with the Max vCPU line, and the
-top SQL with its pg_stat_statements figures, read from the collector's PI API."""
+"""The PI page's main view over the shared range: DB load stacked by a chosen dimension with
+the Max vCPU line, the top SQL (load share, per-call statistics) and the top waits."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from dash import Dash, Input, Output, dash_table, dcc, html
-
-from dashboards import figures, ids, timerange
+from dashboards import pi_figures
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable
-
-PATH = "/performance-insights"
-TITLE = "Performance Insights"
+from dashboards.pi_data import SQL_STATEMENT, WAIT_EVENT
+from dashboards.timerange import TimeRange
 
 # Slice by (label, PI dimension group, the dimension that names a slice).
 DIMENSIONS = (
-    ("Waits", "db.wait_event", "db.wait_event.name"),
+    ("Waits", "db.wait_event", WAIT_EVENT),
     ("Wait types", "db.wait_event_type", "db.wait_event_type.name"),
-    ("SQL", "db.sql_tokenized", "db.sql_tokenized.statement"),
+    ("SQL", "db.sql_tokenized", SQL_STATEMENT),
     ("Users", "db.user", "db.user.name"),
     ("Hosts", "db.host", "db.host.name"),
     ("Databases", "db", "db.name"),
     ("Applications", "db.application", "db.application.name"),
     ("Session types", "db.session_type", "db.session_type.name"),
 )
-COLUMNS = (
-    "Statement",
-    "Load (AAS)",
-    "Calls/s",
-    "ms/call",
-    "Rows/call",
-    "Blocks hit/call",
-    "Blocks read/call",
-)
 
 
-def instance_options(ctx: UiContext) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class MainView:
+    figure: Any
+    top_sql: list[dict[str, Any]] = field(default_factory=list)
+    top_waits: list[dict[str, Any]] = field(default_factory=list)
+    status: str = ""
+
+
+def dimension_of(group: str) -> tuple[str, str] | None:
+    """(label, naming dimension) of a PI dimension group; None for one PI does not slice by."""
+    return next(((label, d) for label, g, d in DIMENSIONS if g == group), None)
+
+
+def unknown_dimension(group: str) -> str:
+    known = ", ".join(g for _, g, _ in DIMENSIONS)
+    return f"unknown dimension {group!r} (one of {known})"
+
+
+def no_instance(ctx: UiContext) -> str:
+    """Why there is no instance to show: none watched, or the collector did not answer."""
     try:
-        targets = ctx.collector.targets()
-    except DataUnavailable:
-        return []
-    ordered = sorted(targets, key=lambda t: (t["role"] != "writer", t["db_instance"]))
-    return [
-        {
-            "label": f"{t['db_instance']} ({t['role']})",
-            "value": t["resource_id"] or t["db_instance"],
-        }
-        for t in ordered
-    ]
+        return "no instance to show" if ctx.collector.targets() else "no instance watched"
+    except DataUnavailable as exc:
+        return f"no instance to show: {exc}"
 
 
-def layout(ctx: UiContext) -> Any:
-    options = instance_options(ctx)
-    return html.Div(
-        [
-            html.H2("Performance Insights"),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        id=ids.PI_INSTANCE,
-                        options=options,
-                        value=options[0]["value"] if options else None,
-                        clearable=False,
-                        style={"width": "360px"},
-                    ),
-                    dcc.Dropdown(
-                        id=ids.PI_DIMENSION,
-                        options=[
-                            {"label": f"Slice by {label}", "value": group}
-                            for label, group, _ in DIMENSIONS
-                        ],
-                        value="db.wait_event",
-                        clearable=False,
-                        style={"width": "260px"},
-                    ),
-                ],
-                style={"display": "flex", "gap": "12px"},
-            ),
-            html.Div(id=ids.PI_STATUS, className="unavailable"),
-            dcc.Graph(id=ids.PI_LOAD_GRAPH),
-            html.H3("Top SQL"),
-            dash_table.DataTable(  # type: ignore[attr-defined]
-                id=ids.PI_TOP_SQL,
-                columns=[{"name": c, "id": c} for c in COLUMNS],
-                data=[],
-                page_size=25,
-                style_cell={"textAlign": "left", "fontFamily": "monospace", "fontSize": 12},
-                style_data={"whiteSpace": "normal", "height": "auto"},
-            ),
-        ]
+def main_view(ctx: UiContext, identifier: str | None, group: str) -> MainView:
+    """The load graph, the top SQL and waits, and the status line for one instance and
+    dimension over the context's range; a bad dimension or a source that does not answer is
+    said in the status line (and on the graph), never raised."""
+    found = dimension_of(group)
+    if found is None:
+        message = unknown_dimension(group)
+        return MainView(pi_figures.db_load_figure([], None, title="DB load"), status=message)
+    label, dimension = found
+    title = f"DB load by {label.lower()} (average active sessions)"
+
+    def unavailable(reason: str) -> MainView:
+        figure = pi_figures.db_load_figure(
+            [], None, title=title, unavailable=reason, x_range=ctx.x_range
+        )
+        return MainView(figure, status=reason)
+
+    if ctx.pi is None or not identifier:
+        return unavailable(no_instance(ctx))
+    start, end = ctx.bounds()
+    try:
+        series = ctx.pi.load_by(identifier, group, dimension, start, end)
+        vcpus = ctx.pi.max_vcpu(identifier, start, end)
+        waits = ctx.pi.slices(identifier, "db.wait_event", WAIT_EVENT, start, end)
+        sql = ctx.pi.slices(identifier, "db.sql_tokenized", SQL_STATEMENT, start, end)
+        # Every active session is in one wait type: theirs add up to the DB load.
+        total = ctx.pi.total_load(identifier, start, end)
+    except DataUnavailable as exc:
+        return unavailable(str(exc))
+    figure = pi_figures.db_load_figure(
+        series,
+        vcpus,
+        title=title,
+        group=group,
+        x_range=TimeRange(start, end, "").x_range(),
+        revision=ctx.range_key,
     )
+    return MainView(figure, pi_figures.top_sql_rows(sql, total), pi_figures.wait_rows(waits, total))
 
 
 def refresh_pi(
     ctx: UiContext, identifier: str | None, group: str
 ) -> tuple[Any, list[dict[str, Any]], str]:
-    """The load graph, the top SQL rows and the status line for one instance and dimension;
-    an unknown dimension is refused in the status line, not raised."""
-    found = next(((lb, d) for lb, g, d in DIMENSIONS if g == group), None)
-    if found is None:
-        known = ", ".join(g for _, g, _ in DIMENSIONS)
-        message = f"unknown dimension {group!r} (one of {known})"
-        return figures.db_load_figure([], None, title="DB load"), [], message
-    label, dimension = found
-    title = f"DB load by {label.lower()} (average active sessions)"
-    if ctx.pi is None or not identifier:
-        try:
-            reason = "no instance to show" if ctx.collector.targets() else "no instance watched"
-        except DataUnavailable as exc:
-            reason = f"no instance to show: {exc}"
-        return figures.db_load_figure([], None, title=title, unavailable=reason), [], reason
-    try:
-        series = ctx.pi.load_by(identifier, group, dimension, ctx.window_s)
-        vcpus = ctx.pi.max_vcpu(identifier, ctx.window_s)
-        rows = figures.top_sql_rows(ctx.pi.top_sql(identifier, ctx.window_s))
-    except DataUnavailable as exc:
-        return figures.db_load_figure([], None, title=title, unavailable=str(exc)), [], str(exc)
-    return figures.db_load_figure(series, vcpus, title=title), rows, ""
-
-
-def register(app: Dash, ctx: UiContext) -> None:
-    @app.callback(
-        Output(ids.PI_LOAD_GRAPH, "figure"),
-        Output(ids.PI_TOP_SQL, "data"),
-        Output(ids.PI_STATUS, "children"),
-        Input(ids.REFRESH, "n_intervals"),
-        Input(ids.PI_INSTANCE, "value"),
-        Input(ids.PI_DIMENSION, "value"),
-        Input(ids.TIME_RANGE, "data"),
-    )
-    def refresh(
-        _: int, identifier: str | None, group: str, shown: dict[str, Any] | None
-    ) -> tuple[Any, Any, str]:
-        # PI reads the last `window_s` (its API calls end now): the picked window's length.
-        window = timerange.resolve(shown).seconds
-        return refresh_pi(replace(ctx, window_s=window), identifier, group or "db.wait_event")
+    """The load graph, the top SQL rows and the status line (the main view in short)."""
+    view = main_view(ctx, identifier, group)
+    return view.figure, view.top_sql, view.status
