@@ -21,6 +21,9 @@ class UiContext:
     # The range shown: the last `window_s` before `end_s` (None: now).
     end_s: float | None = None
     range_key: str = ""
+    # The shared instance filter (a db_instance; None: every instance) and Grafana's URL.
+    instance: str | None = None
+    grafana_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UiContext:
@@ -30,11 +33,27 @@ class UiContext:
             collector=CollectorClient(f"http://{host}:{settings.ports.port('collector')}"),
             refresh_ms=settings.ui.refresh_ms,
             pi=PiClient(f"http://{host}:{settings.ports.port('pi')}"),
+            grafana_url=settings.ui.grafana_url,
         )
 
-    def showing(self, shown: TimeRange) -> UiContext:
-        """This context over the range the page's range store holds."""
-        return replace(self, window_s=shown.seconds, end_s=shown.end, range_key=shown.key)
+    def showing(self, shown: TimeRange, instance: str | None = None) -> UiContext:
+        """This context over the range the page's range store holds, for the instance the
+        shared filter holds (None: every instance)."""
+        return replace(
+            self,
+            window_s=shown.seconds,
+            end_s=shown.end,
+            range_key=shown.key,
+            instance=instance or None,
+        )
+
+    @property
+    def matchers(self) -> str:
+        """PromQL matchers for the instance filter ("" for every instance)."""
+        if not self.instance:
+            return ""
+        escaped = self.instance.replace("\\", "\\\\").replace('"', '\\"')
+        return f'db_instance="{escaped}"'
 
     def bounds(self, now: float | None = None) -> tuple[float, float]:
         """The range shown as (start, end) unix seconds; a relative range ends now."""

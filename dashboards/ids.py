@@ -60,3 +60,7 @@ PI_COMPARE_A = "pi-compare-a"
 PI_COMPARE_B = "pi-compare-b"
 PI_MOVERS = "pi-movers"
 PI_COMPARE_STATUS = "pi-compare-status"
+# The shared bar's URL (range and instance), instance filter and Grafana link.
+RANGE_URL = "range-url"
+INSTANCE_FILTER = "instance-filter"
+GRAFANA_LINK = "grafana-link"

@@ -23,7 +23,7 @@ def panel_series(
     fetching them (also appended to `problems`, once per distinct reason)."""
     out: list[Series] = []
     unavailable = None
-    for expr, legend in panel.dash_queries:
+    for expr, legend in panel.dash_queries_for(ctx.matchers):
         try:
             found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step, ctx.end_s)
         except DataUnavailable as exc:

@@ -12,12 +12,12 @@ from dashboards.pages.performance_insights import selected, state
 
 
 def test_the_state_round_trips_through_the_query_string_keeping_the_range() -> None:
-    chosen = state.PiState(group="db.sql_tokenized", instance="db-ABC", sql="D1", compare="1w")
-    search = state.search_for(chosen, "?range=3600&group=db.user")
+    chosen = state.PiState(group="db.sql_tokenized", sql="D1", compare="1w")
+    search = state.search_for(chosen, "?range=1h&instance=db-1&group=db.user")
     assert state.params(search) == {
-        "range": "3600",
+        "range": "1h",
+        "instance": "db-1",
         "group": "db.sql_tokenized",
-        "instance": "db-ABC",
         "sql": "D1",
         "compare": "1w",
     }
@@ -53,8 +53,8 @@ def test_clicks_and_controls_write_the_url_and_the_url_sets_the_controls() -> No
     assert state.parse(selected(ids.PI_LOAD_GRAPH, by_sql, value="D9")[0]).sql == "D9"
     # The URL (a shared link) sets the controls; nothing to write back.
     shared = "?group=db.user&instance=db-X&compare=1d"
-    assert selected(ids.PI_URL, shared) == (no_update, "db.user", "db-X", "1d")
-    assert selected(None, "") == (no_update, "db.wait_event", no_update, "off")
+    assert selected(ids.PI_URL, shared) == (no_update, "db.user", "1d")
+    assert selected(None, "") == (no_update, "db.wait_event", "off")
 
 
 def test_an_absolute_period_b_comes_from_the_two_inputs() -> None:

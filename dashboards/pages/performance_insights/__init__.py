@@ -13,7 +13,7 @@ from dashboards import ids, rangebar, timerange
 from dashboards.context import UiContext
 from dashboards.pages.performance_insights import compare, drill, state
 from dashboards.pages.performance_insights.layout import HIDDEN, instance_options, layout
-from dashboards.pages.performance_insights.view import DIMENSIONS, main_view, refresh_pi
+from dashboards.pages.performance_insights.view import DIMENSIONS, main_view, pi_target, refresh_pi
 
 PATH = "/performance-insights"
 TITLE = "Performance Insights"
@@ -25,6 +25,7 @@ __all__ = [
     "instance_options",
     "layout",
     "main_view",
+    "pi_target",
     "refresh_pi",
     "register",
     "selected",
@@ -46,27 +47,19 @@ def selected(
     search: str | None,
     *,
     group: str | None = None,
-    instance: str | None = None,
     compare_choice: str | None = None,
     value: Any = None,
     b_inputs: tuple[str | None, str | None] = (None, None),
-) -> tuple[Any, Any, Any, Any]:
-    """(URL search, dimension, instance, comparison) after `trigger` changed to `value`: the
+) -> tuple[Any, Any, Any]:
+    """(URL search, dimension, comparison) after `trigger` changed to `value`: the
     URL sets the controls when it changes (a shared link, the page's first load); a control
     or a click writes the URL. `no_update` where nothing changes."""
     now = state.parse(search)
     if trigger in (None, ids.PI_URL):
-        return (
-            no_update,
-            now.group,
-            now.instance if now.instance else no_update,
-            now.compare,
-        )
+        return no_update, now.group, now.compare
     new = now
     if trigger == ids.PI_DIMENSION:
         new = replace(now, group=group or state.DEFAULT_GROUP)
-    elif trigger == ids.PI_INSTANCE:
-        new = replace(now, instance=instance)
     elif trigger in (ids.PI_TOP_SQL, ids.PI_DRILL_TABLE):
         new = replace(now, sql=value, wait=None) if value else now
     elif trigger == ids.PI_TOP_WAITS:
@@ -88,23 +81,16 @@ def selected(
             else:
                 new = replace(new, b_from_ms=int(start * 1000), b_to_ms=int(end * 1000))
     search_after = state.search_for(new, search)
-    return (
-        search_after if search_after != (search or "") else no_update,
-        no_update,
-        no_update,
-        no_update,
-    )
+    return (search_after if search_after != (search or "") else no_update, no_update, no_update)
 
 
 def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(
         Output(ids.PI_URL, "search"),
         Output(ids.PI_DIMENSION, "value"),
-        Output(ids.PI_INSTANCE, "value"),
         Output(ids.PI_COMPARE, "value"),
         Input(ids.PI_URL, "search"),
         Input(ids.PI_DIMENSION, "value"),
-        Input(ids.PI_INSTANCE, "value"),
         Input(ids.PI_TOP_SQL, "active_cell"),
         Input(ids.PI_TOP_WAITS, "active_cell"),
         Input(ids.PI_DRILL_TABLE, "active_cell"),
@@ -117,8 +103,8 @@ def register(app: Dash, ctx: UiContext) -> None:
         State(ids.PI_COMPARE_TO, "value"),
     )
     def sync(*values: Any) -> tuple[Any, ...]:
-        search, group, instance, sql_cell, wait_cell, drill_cell, click = values[:7]
-        compare_choice, b_from, b_to = values[8], values[11], values[12]
+        search, group, sql_cell, wait_cell, drill_cell, click = values[:6]
+        compare_choice, b_from, b_to = values[7], values[10], values[11]
         trigger = callback_context.triggered_id
         value = {
             ids.PI_TOP_SQL: _row_id(sql_cell),
@@ -130,7 +116,6 @@ def register(app: Dash, ctx: UiContext) -> None:
             trigger,
             search,
             group=group,
-            instance=instance,
             compare_choice=compare_choice,
             value=value,
             b_inputs=(b_from, b_to),
@@ -141,18 +126,22 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.PI_TOP_SQL, "data"),
         Output(ids.PI_TOP_WAITS, "data"),
         Output(ids.PI_STATUS, "children"),
+        Output(ids.PI_INSTANCE, "children"),
         Input(ids.REFRESH, "n_intervals"),
-        Input(ids.PI_INSTANCE, "value"),
+        Input(ids.INSTANCE_FILTER, "value"),
         Input(ids.PI_DIMENSION, "value"),
         Input(ids.TIME_RANGE, "data"),
     )
     def refresh(
-        _: int, identifier: str | None, group: str | None, shown: dict[str, Any] | None
+        _: int, instance: str | None, group: str | None, shown: dict[str, Any] | None
     ) -> tuple[Any, ...]:
+        identifier, label = pi_target(ctx, instance)
         found = main_view(
-            ctx.showing(timerange.resolve(shown)), identifier, group or state.DEFAULT_GROUP
+            ctx.showing(timerange.resolve(shown), instance),
+            identifier,
+            group or state.DEFAULT_GROUP,
         )
-        return found.figure, found.top_sql, found.top_waits, found.status
+        return found.figure, found.top_sql, found.top_waits, found.status, label
 
     @app.callback(
         Output(ids.PI_DRILL, "style"),
@@ -164,12 +153,13 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.PI_DRILL_TABLE, "data"),
         Output(ids.PI_DRILL_STATUS, "children"),
         Input(ids.PI_URL, "search"),
-        Input(ids.PI_INSTANCE, "value"),
+        Input(ids.INSTANCE_FILTER, "value"),
         Input(ids.TIME_RANGE, "data"),
     )
     def drill_down(
-        search: str | None, identifier: str | None, shown: dict[str, Any] | None
+        search: str | None, instance: str | None, shown: dict[str, Any] | None
     ) -> tuple[Any, ...]:
+        identifier, _ = pi_target(ctx, instance)
         chosen = state.parse(search)
         found = drill.drill(
             ctx.showing(timerange.resolve(shown)), identifier, chosen.sql, chosen.wait
@@ -194,12 +184,13 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.PI_MOVERS, "data"),
         Output(ids.PI_COMPARE_STATUS, "children"),
         Input(ids.PI_URL, "search"),
-        Input(ids.PI_INSTANCE, "value"),
+        Input(ids.INSTANCE_FILTER, "value"),
         Input(ids.TIME_RANGE, "data"),
     )
     def comparison(
-        search: str | None, identifier: str | None, shown: dict[str, Any] | None
+        search: str | None, instance: str | None, shown: dict[str, Any] | None
     ) -> tuple[Any, ...]:
+        identifier, _ = pi_target(ctx, instance)
         found = compare.compare(
             ctx.showing(timerange.resolve(shown)), identifier, state.parse(search)
         )

@@ -46,20 +46,13 @@ def table(table_id: str, columns: Sequence[str], **style: Any) -> Any:
 
 
 def layout(ctx: UiContext) -> Any:
-    options = instance_options(ctx)
     return html.Div(
         [
             dcc.Location(id=ids.PI_URL, refresh=False),
             html.H2("Performance Insights"),
             html.Div(
                 [
-                    dcc.Dropdown(
-                        id=ids.PI_INSTANCE,
-                        options=options,
-                        value=options[0]["value"] if options else None,
-                        clearable=False,
-                        style={"width": "360px"},
-                    ),
+                    html.Span(id=ids.PI_INSTANCE),
                     dcc.Dropdown(
                         id=ids.PI_DIMENSION,
                         options=[

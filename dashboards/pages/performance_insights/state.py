@@ -1,7 +1,7 @@
 """What the PI page shows, kept in its URL's query string so that a link shares it: the
-dimension (`group`), the instance, a drilled digest (`sql`) or wait event (`wait`) and the
+dimension (`group`), a drilled digest (`sql`) or wait event (`wait`) and the
 comparison (`compare`: `1d`, `1w` or `abs` with `bfrom`/`bto` in ms). Other parameters (the
-shared range's `range`, `from`, `to`) are kept as they are. Pure functions; no I/O."""
+shared bar's `range`, `from`, `to`, `instance`) are kept as they are. Pure functions; no I/O."""
 
 from __future__ import annotations
 
@@ -16,13 +16,12 @@ COMPARE_CHOICES: tuple[tuple[str, str, float | None], ...] = (
     ("1w", "Same window, one week earlier", 7 * 86400.0),
     ("abs", "Period B (UTC):", None),
 )
-OWN = ("group", "instance", "sql", "wait", "compare", "bfrom", "bto")
+OWN = ("group", "sql", "wait", "compare", "bfrom", "bto")
 
 
 @dataclass(frozen=True)
 class PiState:
     group: str = DEFAULT_GROUP
-    instance: str | None = None
     sql: str | None = None  # a digest id (db.sql_tokenized.id)
     wait: str | None = None  # a wait event name (db.wait_event.name)
     compare: str = "off"
@@ -43,7 +42,6 @@ def parse(search: str | None) -> PiState:
         compare = "off"
     return PiState(
         group=found.get("group") or DEFAULT_GROUP,
-        instance=found.get("instance") or None,
         sql=found.get("sql") or None,
         wait=found.get("wait") or None if not found.get("sql") else None,
         compare=compare,
@@ -58,7 +56,6 @@ def search_for(state: PiState, search: str | None = None) -> str:
     kept = {k: v for k, v in params(search).items() if k not in OWN}
     own: dict[str, str | int | None] = {
         "group": state.group if state.group != DEFAULT_GROUP else None,
-        "instance": state.instance,
         "sql": state.sql,
         "wait": state.wait if not state.sql else None,
         "compare": state.compare if state.compare != "off" else None,

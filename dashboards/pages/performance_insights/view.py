@@ -51,6 +51,21 @@ def no_instance(ctx: UiContext) -> str:
         return f"no instance to show: {exc}"
 
 
+def pi_target(ctx: UiContext, db_instance: str | None) -> tuple[str | None, str]:
+    """The PI identifier (DbiResourceId) of the filtered instance, or of the writer when the
+    filter shows every instance, and a line saying which it is; (None, why) when none."""
+    try:
+        targets = ctx.collector.targets()
+    except DataUnavailable:
+        return None, ""
+    ordered = sorted(targets, key=lambda t: (t["role"] != "writer", t["db_instance"]))
+    for target in ordered:
+        if not db_instance or target["db_instance"] == db_instance:
+            identifier = target["resource_id"] or target["db_instance"]
+            return identifier, f"Instance {target['db_instance']} ({target['role']})"
+    return None, f"no instance {db_instance!r} watched"
+
+
 def main_view(ctx: UiContext, identifier: str | None, group: str) -> MainView:
     """The load graph, the top SQL and waits, and the status line for one instance and
     dimension over the context's range; a bad dimension or a source that does not answer is
