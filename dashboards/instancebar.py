@@ -120,6 +120,9 @@ def register(app: Dash, ctx: UiContext) -> None:
     def options(_: str | None) -> list[dict[str, str]]:
         return instance_options(ctx)
 
+    if not ctx.grafana_url:
+        return  # the link stays hidden; no request on every refresh for it
+
     @app.callback(
         Output(ids.GRAFANA_LINK, "href"),
         Output(ids.GRAFANA_LINK, "style"),
