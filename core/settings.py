@@ -147,6 +147,9 @@ class Settings:
         if self.endpoints.hold_s < 0:
             raise ConfigError("endpoints.hold_s must be 0 or more")
         _validate_retention(self.retention)
+        grafana = self.ui.grafana_url
+        if grafana is not None and not grafana.startswith(("http://", "https://")):
+            raise ConfigError(f"ui.grafana_url {grafana!r} must be an http:// or https:// URL")
         return self
 
 

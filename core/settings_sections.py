@@ -192,3 +192,5 @@ class RetentionSettings:
 @dataclass(frozen=True)
 class UiSettings:
     refresh_ms: int = 2000
+    # Grafana's base URL (http://127.0.0.1:3000): each page then links to its dashboard.
+    grafana_url: str | None = None

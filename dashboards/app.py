@@ -7,7 +7,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 
-from dashboards import ids, rangebar
+from dashboards import ids, instancebar, rangebar
 from dashboards.context import UiContext
 from dashboards.pages import alerts, events, io, overview, performance_insights, replication
 
@@ -61,6 +61,7 @@ def create_app(ctx: UiContext) -> Dash:
         return page.layout(ctx)
 
     rangebar.register(app)
+    instancebar.register(app, ctx)
     for page in PAGES:
         page.register(app, ctx)
     return app

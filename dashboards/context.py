@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from core.settings import Settings
 from dashboards.alerting_data import AlertmanagerClient, CloudWatchClient, WebhookClient
-from dashboards.data import CollectorClient, PiClient, PrometheusClient
+from dashboards.data import CollectorClient, PrometheusClient
+from dashboards.pi_data import PiClient
 from dashboards.timerange import TimeRange, step_for
 
 
@@ -25,6 +27,9 @@ class UiContext:
     cloudwatch: CloudWatchClient | None = None
     # The cluster's endpoints: ("writer", "host:port"), ("reader", "host:port").
     endpoints: tuple[tuple[str, str], ...] = ()
+    # The shared instance filter (a db_instance; None: every instance) and Grafana's URL.
+    instance: str | None = None
+    grafana_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UiContext:
@@ -41,11 +46,32 @@ class UiContext:
                 ("writer", f"{host}:{settings.ports.port('cluster_endpoint')}"),
                 ("reader", f"{host}:{settings.ports.port('reader_endpoint')}"),
             ),
+            grafana_url=settings.ui.grafana_url,
         )
 
-    def showing(self, shown: TimeRange) -> UiContext:
-        """This context over the range the page's range store holds."""
-        return replace(self, window_s=shown.seconds, end_s=shown.end, range_key=shown.key)
+    def showing(self, shown: TimeRange, instance: str | None = None) -> UiContext:
+        """This context over the range the page's range store holds, for the instance the
+        shared filter holds (None: every instance)."""
+        return replace(
+            self,
+            window_s=shown.seconds,
+            end_s=shown.end,
+            range_key=shown.key,
+            instance=instance or None,
+        )
+
+    @property
+    def matchers(self) -> str:
+        """PromQL matchers for the instance filter ("" for every instance)."""
+        if not self.instance:
+            return ""
+        escaped = self.instance.replace("\\", "\\\\").replace('"', '\\"')
+        return f'db_instance="{escaped}"'
+
+    def bounds(self, now: float | None = None) -> tuple[float, float]:
+        """The range shown as (start, end) unix seconds; a relative range ends now."""
+        end = self.end_s if self.end_s is not None else (time.time() if now is None else now)
+        return end - self.window_s, end
 
     @property
     def step(self) -> float:

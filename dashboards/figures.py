@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,21 +37,26 @@ def time_series_figure(
     revision: str = "",
     minimum: float | None = None,
     shading: Sequence[tuple[float, float, str]] = (),
+    colors: Callable[[str], str | None] | None = None,
 ) -> go.Figure:
     """Lines per series, over `x_range` when given (the page's shared range); with none,
     the graph says why: `unavailable` (a data source that did not answer, in red) or
     "no data yet". A `minimum` of 0 keeps zero at the bottom of the y-axis, and a flat zero
     line gets a 0..1 axis rather than Plotly's -1..1; `shading` marks (start, end, label)
-    spans, such as the writer's."""
+    spans, such as the writer's; `colors` gives a series' colour by its name (the palette's
+    wait colours), None leaving it to Plotly."""
     fig = go.Figure()
     for s in sorted(series, key=lambda s: legend_name(legend, s.labels)):
+        name = legend_name(legend, s.labels)
+        color = colors(name) if colors is not None else None
         fig.add_trace(
             go.Scatter(
                 x=_as_datetimes(s.times),
                 y=list(s.values),
-                name=legend_name(legend, s.labels),
+                name=name,
                 mode="lines",
                 stackgroup="load" if stacked else None,
+                line={"color": color} if color else None,
             )
         )
     for when, text in markers:
@@ -153,61 +158,3 @@ def event_rows(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def db_load_figure(
-    series: Sequence[Series],
-    max_vcpu: float | None,
-    *,
-    title: str,
-    unavailable: str | None = None,
-) -> go.Figure:
-    """DB load stacked by a dimension, with the Max vCPU line (the host's CPUs)."""
-    named = [
-        Series({"name": _short(s.labels.get("name", "")) or "(none)"}, s.times, s.values)
-        for s in series
-    ]
-    fig = time_series_figure(
-        named,
-        title=title,
-        unit="average active sessions",
-        legend="{name}",
-        stacked=True,
-        unavailable=unavailable,
-    )
-    fig.update_layout(showlegend=True)  # even for one slice: its name is the point
-    if max_vcpu:
-        fig.add_hline(
-            y=max_vcpu,
-            line_dash="dash",
-            line_color="#d62728",
-            annotation_text=f"Max vCPU {max_vcpu:g}",
-            annotation_position="top left",
-        )
-    return fig
-
-
-def _short(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def top_sql_rows(keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per digest, heaviest first: load (AAS) and its pg_stat_statements figures."""
-    stats = "db.sql_tokenized.stats."
-
-    def stat(key: dict[str, Any], name: str) -> str:
-        value = key.get("AdditionalMetrics", {}).get(f"{stats}{name}.avg")
-        return "-" if value is None else f"{value:.2f}"
-
-    return [
-        {
-            "Statement": key["Dimensions"].get("db.sql_tokenized.statement", ""),
-            "Load (AAS)": f"{key.get('Total', 0.0):.2f}",
-            "Calls/s": stat(key, "calls_per_sec"),
-            "ms/call": stat(key, "avg_latency_per_call"),
-            "Rows/call": stat(key, "rows_per_call"),
-            "Blocks hit/call": stat(key, "shared_blks_hit_per_call"),
-            "Blocks read/call": stat(key, "shared_blks_read_per_call"),
-        }
-        for key in keys
-    ]

@@ -1,5 +1,6 @@
-"""The bar above every page: the time-range picker (relative or absolute), reset after a zoom,
-and auto-refresh with a pause. Its choice lives in one session store, read by every page."""
+"""The bar above every page: the instance filter and Grafana link (instancebar.py), the
+time-range picker (relative or absolute), reset after a zoom, and auto-refresh with a pause.
+Its choice lives in one session store, read by every page, and in the URL."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, callback_context, dcc, html, no_update
 
-from dashboards import ids, timerange
+from dashboards import ids, instancebar, timerange
 
 PAUSED = "paused"
 
@@ -20,6 +21,7 @@ def layout() -> Any:
     options.append({"label": "Absolute (UTC):", "value": timerange.ABSOLUTE})
     return html.Div(
         [
+            *instancebar.layout(),
             html.Span("Last:"),
             dcc.Store(
                 id=ids.TIME_RANGE,

@@ -4,6 +4,7 @@ zoomed into by dragging on a graph. Pure functions over the range store's JSON; 
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,3 +129,50 @@ def input_text(when: float) -> str:
 
 def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# --- the range in the URL: ?range=1h, or ?from=<ms>&to=<ms> as Grafana's links -------------
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_LAST_S = 7 * 86400
+
+
+def duration_text(seconds: float) -> str:
+    """`1h`, `15m`, `7d`: the largest unit that divides `seconds`."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds % UNIT_S[unit] == 0:
+            return f"{int(seconds // UNIT_S[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def to_query(stored: dict[str, Any] | None) -> dict[str, str]:
+    """The URL parameters for a stored range: `range` for a relative one, `from`/`to` in
+    milliseconds for an absolute one."""
+    shown = resolve(stored)
+    if shown.key.startswith("last:"):
+        return {"range": duration_text(round(shown.seconds))}
+    return {"from": str(round(shown.start * 1000)), "to": str(round(shown.end * 1000))}
+
+
+def from_query(params: dict[str, str]) -> dict[str, Any] | None:
+    """The store value the URL's parameters ask for; None when they hold no readable range
+    (`range` up to 7 days, or `from` before `to` in ms)."""
+    start, end = params.get("from"), params.get("to")
+    if start and end:
+        try:
+            lower, upper = float(start) / 1000, float(end) / 1000
+        except ValueError:
+            return None
+        if _number(lower) and _number(upper) and 0 <= lower < upper:
+            return absolute(lower, upper)
+        return None
+    found = DURATION.match(params.get("range", "").strip())
+    if found is None:
+        return None
+    seconds = float(found.group(1)) * UNIT_S[found.group(2)]
+    return relative(seconds) if 0 < seconds <= MAX_LAST_S else None
+
+
+def same_range(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two stored ranges show the same thing (to the millisecond)."""
+    return to_query(a) == to_query(b)

@@ -8,7 +8,7 @@ from typing import Any
 
 from dash import html
 
-from dashboards import figures
+from dashboards import figures, palette
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable, Series
 from dashboards.queries import Panel
@@ -23,7 +23,7 @@ def panel_series(
     fetching them (also appended to `problems`, once per distinct reason)."""
     out: list[Series] = []
     unavailable = None
-    for expr, legend in panel.dash_queries:
+    for expr, legend in panel.dash_queries_for(ctx.matchers):
         try:
             found = ctx.prometheus.query_range(expr, ctx.window_s, ctx.step, ctx.end_s)
         except DataUnavailable as exc:
@@ -62,6 +62,8 @@ def panel_figures(
                 revision=ctx.range_key,
                 minimum=panel.minimum,
                 shading=shading,
+                # One colour per wait type on every page.
+                colors=palette.wait_color if "wait_event_type" in panel.legend else None,
             )
         )
     return out

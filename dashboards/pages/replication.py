@@ -47,8 +47,9 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.REPLICATION_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.TIME_RANGE, "data"),
+        Input(ids.INSTANCE_FILTER, "value"),
     )
-    def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, ...]:
-        return figures_for(ctx.showing(timerange.resolve(shown)))
+    def refresh(_: int, shown: dict[str, Any] | None, instance: str | None) -> tuple[Any, ...]:
+        return figures_for(ctx.showing(timerange.resolve(shown), instance))
 
     rangebar.register_zoom(app, [graph_id for graph_id, _ in GRAPHS])

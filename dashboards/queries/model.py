@@ -64,7 +64,12 @@ class Panel:
     @property
     def dash_queries(self) -> tuple[tuple[str, str], ...]:
         """Every query as the Dash UI runs it, with its legend."""
-        return tuple((render(q.expr, "", DASH_WINDOW), q.legend) for q in self.queries)
+        return self.dash_queries_for("")
+
+    def dash_queries_for(self, matchers: str) -> tuple[tuple[str, str], ...]:
+        """Every query as the Dash UI runs it for `matchers` (the instance filter; "" for
+        every instance), with its legend."""
+        return tuple((render(q.expr, matchers, DASH_WINDOW), q.legend) for q in self.queries)
 
     @property
     def legend(self) -> str:

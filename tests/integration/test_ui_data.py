@@ -22,8 +22,9 @@ from core.events import EventStore, make_event
 from core.settings import CollectorSettings, Settings
 from dashboards import figures, timerange
 from dashboards.context import UiContext
-from dashboards.data import CollectorClient, DataUnavailable, PiClient, PrometheusClient
+from dashboards.data import CollectorClient, DataUnavailable, PrometheusClient
 from dashboards.pages import events, io, overview, performance_insights, replication
+from dashboards.pi_data import PiClient
 from tests.binaries import require_binary
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
@@ -238,7 +239,7 @@ def test_a_dead_port_is_unavailable_with_the_reason() -> None:
     with pytest.raises(DataUnavailable, match=r"^the collector unavailable at .*refused$"):
         CollectorClient(DEAD).targets()
     with pytest.raises(DataUnavailable, match=r"^Performance Insights unavailable at .*refused$"):
-        PiClient(DEAD).top_sql(RID, 60)
+        PiClient(DEAD).slices(RID, "db.sql_tokenized", "db.sql_tokenized.statement", 0, 60)
 
 
 def test_an_answer_that_is_not_the_api_is_unavailable(prometheus: str) -> None:

@@ -1,40 +1,169 @@
-"""The Performance Insights page in a real browser: load by wait and top SQL from the PI API."""
+"""The Performance Insights page in a real browser against the live stack: load by wait and top
+SQL from the PI API, the dimension switched, a drill-down into a digest kept in the URL, two
+periods compared; no console errors."""
 
 from __future__ import annotations
 
 import threading
+import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from tests.conftest import Stack, wait_for
+from tests.ui.test_pages import severe_console_errors
 
 pytestmark = pytest.mark.ui
 
+SLEEP = "select pg_sleep(?)"
 
-def test_pi_page_stacks_load_by_wait_with_the_vcpu_line_and_lists_top_sql(
-    browser: webdriver.Chrome, stack: Stack
-) -> None:
+
+def text_of(browser: webdriver.Chrome, selector: str) -> str:
+    return " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, selector))
+
+
+def choose(browser: webdriver.Chrome, dropdown: str, label: str) -> None:
+    """Open a dropdown and click one of its options."""
+    browser.find_element(By.ID, dropdown).click()
+    option = wait_for(
+        lambda: next(
+            (o for o in browser.find_elements(By.XPATH, "//*[@role='option']") if o.text == label),
+            None,
+        ),
+        10,
+        what=f"the option {label!r}",
+    )
+    option.click()
+
+
+@pytest.fixture
+def sleeping(stack: Stack) -> Iterator[None]:
+    """A session sleeping on the writer (Timeout:PgSleep, `select pg_sleep(?)`)."""
     writer = stack.writer()
     sleeper = threading.Thread(target=stack.sql, args=(writer["port"], "select pg_sleep(5)"))
     sleeper.start()
-    browser.get(stack.status()["services"]["ui"] + "/performance-insights")
+    yield
+    sleeper.join()
 
-    def text_of(selector: str) -> str:
-        return " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, selector))
 
+def open_pi(browser: webdriver.Chrome, stack: Stack, query: str = "") -> None:
+    browser.get(stack.status()["services"]["ui"] + "/performance-insights" + query)
+
+
+def test_pi_page_stacks_load_by_wait_with_the_vcpu_line_and_lists_top_sql(
+    browser: webdriver.Chrome, stack: Stack, sleeping: None
+) -> None:
+    open_pi(browser, stack)
     wait_for(
-        lambda: "Timeout:PgSleep" in text_of("#pi-load-graph .legendtext"),
+        lambda: "Timeout:PgSleep" in text_of(browser, "#pi-load-graph .legendtext"),
         40,
         what="the sleeping session's wait in the DB load legend",
     )
-    assert "Max vCPU" in text_of("#pi-load-graph .annotation-text")
+    assert "Max vCPU" in text_of(browser, "#pi-load-graph .annotation-text")
     wait_for(
-        lambda: "select pg_sleep(?)" in text_of("#pi-top-sql"),
+        lambda: SLEEP in text_of(browser, "#pi-top-sql"),
         30,
         what="the sleeping statement in Top SQL",
     )
-    sleeper.join()
-    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert errors == []
+    assert "%" in text_of(browser, "#pi-top-sql")  # its share of the DB load
+    assert "Timeout:PgSleep" in text_of(browser, "#pi-top-waits")
+    assert severe_console_errors(browser) == []
+
+
+def test_switching_the_dimension_changes_the_legend(
+    browser: webdriver.Chrome, stack: Stack, sleeping: None
+) -> None:
+    open_pi(browser, stack, "?range=15m")
+    wait_for(
+        lambda: "Timeout:PgSleep" in text_of(browser, "#pi-load-graph .legendtext"),
+        40,
+        what="waits in the legend",
+    )
+    choose(browser, "pi-dimension", "Slice by SQL")
+    wait_for(
+        lambda: (
+            SLEEP in text_of(browser, "#pi-load-graph .legendtext")
+            and "Timeout:PgSleep" not in text_of(browser, "#pi-load-graph .legendtext")
+        ),
+        30,
+        what="statements in place of waits in the legend",
+    )
+    assert "DB load by sql" in text_of(browser, "#pi-load-graph .gtitle")
+    assert "group=db.sql_tokenized" in browser.current_url
+    choose(browser, "pi-dimension", "Slice by Wait types")
+    wait_for(
+        lambda: "Timeout" in text_of(browser, "#pi-load-graph .legendtext").split(),
+        30,
+        what="wait types in the legend",
+    )
+    assert severe_console_errors(browser) == []
+
+
+def test_drill_into_a_digest_and_share_it_by_its_url(
+    browser: webdriver.Chrome, stack: Stack, sleeping: None
+) -> None:
+    open_pi(browser, stack)
+    cell = wait_for(
+        lambda: next(
+            (
+                c
+                for c in browser.find_elements(By.CSS_SELECTOR, "#pi-top-sql td")
+                if c.text == SLEEP
+            ),
+            None,
+        ),
+        40,
+        what="the sleep in Top SQL",
+    )
+    cell.click()
+
+    def drilled() -> bool:
+        return (
+            browser.find_element(By.ID, "pi-drill").is_displayed()
+            and "pg_sleep" in browser.find_element(By.ID, "pi-drill-text").text
+            and "Timeout:PgSleep" in text_of(browser, "#pi-drill-graph .legendtext")
+        )
+
+    wait_for(drilled, 40, what="the digest's drill-down: its text and its waits")
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(browser.current_url).query))
+    assert params.get("sql")
+    # The link, opened afresh, shows the same drill-down.
+    shared = browser.current_url
+    browser.get("about:blank")
+    browser.get(shared)
+    wait_for(drilled, 40, what="the drill-down from the shared link")
+    browser.find_element(By.ID, "pi-drill-close").click()
+    wait_for(
+        lambda: not browser.find_element(By.ID, "pi-drill").is_displayed(),
+        20,
+        what="the drill-down closed",
+    )
+    assert "sql=" not in browser.current_url
+    assert severe_console_errors(browser) == []
+
+
+def test_two_periods_side_by_side_with_top_movers(
+    browser: webdriver.Chrome, stack: Stack, sleeping: None
+) -> None:
+    open_pi(browser, stack, "?range=15m")
+    wait_for(
+        lambda: "Timeout:PgSleep" in text_of(browser, "#pi-top-waits"),
+        40,
+        what="the sleep in the top waits",
+    )
+    choose(browser, "pi-compare", "Same window, one day earlier")
+    wait_for(
+        lambda: (
+            browser.find_element(By.ID, "pi-compare-area").is_displayed()
+            and "Timeout:PgSleep" in text_of(browser, "#pi-movers")
+        ),
+        40,
+        what="the comparison with the sleep among the movers",
+    )
+    assert "Period A" in text_of(browser, "#pi-compare-a .gtitle")
+    assert "Period B" in text_of(browser, "#pi-compare-b .gtitle")
+    assert "new" in text_of(browser, "#pi-movers")  # nothing slept a day ago
+    assert "compare=1d" in browser.current_url
+    assert severe_console_errors(browser) == []
