@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from hypothesis import strategies as st
 
-BOUND_S = 5.0  # a request answers within this, whatever it holds
+BOUND_S = 30.0  # a stuck request, not a slow one: a loaded 2-core CI machine is slow
 AWS_ERROR_KEYS = {"__type", "message"}
 BOREALIS_ERROR_KEYS = {"error", "code"}
 
