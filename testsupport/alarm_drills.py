@@ -49,6 +49,7 @@ class Drill:
     resolve_within_s: float
     # Runs around the whole drill, from before the fault to the OK (a write stream).
     around: Callable[[], AbstractContextManager[None]] = nullcontext
+    instance: str = ""  # the instance the fault hits, when it is one
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def drills(stack: DrillStack) -> list[Drill]:
     return [
         # Writes go on until the OK: without new WAL the writer's replay_lag stays frozen.
         Drill("pause replay on a reader", "AuroraReplicaLagHigh", on_cluster,
-              pause_replay, resume_replay, 200, 240, lambda: writing(writer_dsn)),
+              pause_replay, resume_replay, 200, 240, lambda: writing(writer_dsn), reader["id"]),
         Drill("a burst of wrong passwords", "BorealisAuthenticationFailureStorm",
               {"dimension_DBInstanceIdentifier": writer["id"]}, storm, lambda: None, 60, 120),
         Drill("lose an AZ plus one segment", "BorealisStorageQuorumLost", on_cluster,
