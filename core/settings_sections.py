@@ -192,3 +192,13 @@ class RetentionSettings:
 @dataclass(frozen=True)
 class UiSettings:
     refresh_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Basic auth (bcrypt) on the UI, every API, Prometheus and Alertmanager; on when any
+    user is given. `users`: name -> bcrypt hash (`borealis hash-password`); `users_file`:
+    `name:hash` lines (htpasswd -B format). /healthz stays open."""
+
+    users: dict[str, str] = field(default_factory=dict)
+    users_file: str | None = None
