@@ -81,18 +81,24 @@ def internal_password_file(paths: StatePaths) -> Path:
 
 
 def internal_password(paths: StatePaths) -> str:
-    """The internal user's password, made (0600) at first use."""
+    """The internal user's password, made (0600) at first use; two processes making it at
+    once agree (the file appears whole, by a hard link, and the first one wins)."""
     path = internal_password_file(paths)
-    if path.exists():
-        if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
-            os.chmod(path, 0o600)
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password)
-    return password
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(24))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            draft.unlink()
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
 
 
 def service_users(settings: Settings, internal_hash: str | None = None) -> dict[str, str] | None:
