@@ -1,7 +1,8 @@
 """The configs the stack writes when `auth:` is on: Prometheus' and Alertmanager's web config
 (promtool accepts it; bcrypt hashes only, 0600), prometheus.yml's basic_auth on the
 collector's and its own scrapes and on Alertmanager (promtool accepts it), Alertmanager's
-webhook sending it (amtool accepts it), and none of it when auth is off."""
+webhook sending it (amtool accepts it), Grafana's datasources logging in with the password
+read from its file, and none of it when auth is off."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import bcrypt
 import yaml
 
-from borealis import alertmanager, prometheus
+from borealis import alertmanager, grafana, prometheus
 from borealis.webconfig import write_web_config
 from core.httpapi.auth import hash_password
 from core.settings import Settings, load_settings
@@ -98,3 +99,19 @@ def test_alertmanager_sends_basic_auth_to_the_webhook(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_grafana_datasources_log_in_without_holding_the_password(tmp_path: Path) -> None:
+    settings = auth_settings(tmp_path)
+    paths = settings.state_paths()
+    root = grafana.prepare(settings, paths)
+    text = (root / "datasources" / "borealis.yml").read_text()
+    password_file = internal_password_file(paths)
+    assert password_file.read_text() not in text
+    for source in yaml.safe_load(text)["datasources"]:
+        assert source["basicAuth"] is True
+        assert source["basicAuthUser"] == INTERNAL_USER
+        assert source["secureJsonData"] == {"basicAuthPassword": f"$__file{{{password_file}}}"}
+    plain = load_settings(environ={}, overrides={"state_dir": str(tmp_path / "plain")})
+    plain_root = grafana.prepare(plain, plain.state_paths())
+    assert "basicAuth" not in (plain_root / "datasources" / "borealis.yml").read_text()
