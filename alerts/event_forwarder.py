@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,8 +112,10 @@ class EventForwarder:
         *,
         poll_s: float = POLL_S,
         max_backoff_s: float = MAX_BACKOFF_S,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.events = events
+        self.headers = dict(headers or {})  # Authorization when the stack's auth is on
         self.subscriptions_path = subscriptions_path
         self.position_path = position_path
         self.alertmanager_url = alertmanager_url.rstrip("/")
@@ -147,7 +150,7 @@ class EventForwarder:
         request = urllib.request.Request(  # noqa: S310 - the stack's own Alertmanager
             f"{self.alertmanager_url}/api/v2/alerts",
             data=json.dumps(alerts).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.headers},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310

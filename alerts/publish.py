@@ -17,18 +17,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from alerts import alertmanager
 from alerts.generate import FILES, GENERATED
 from alerts.loader import AlarmSet
 from alerts.rules import rule_file
-from alerts.subscriptions import EventSubscription
 from core.errors import ConfigError
 
 ALARM_RULES = "alarms.yml"
@@ -117,16 +114,6 @@ def write_rules(rule_dir: Path, texts: Mapping[str, str], promtool: str) -> Rule
         shutil.rmtree(new, ignore_errors=True)
         raise
     return RuleSwap(rule_dir, old)
-
-
-def alertmanager_text(
-    webhook_url: str,
-    alarms: AlarmSet,
-    receivers: Mapping[str, Mapping[str, Any]] | None,
-    subscriptions: Sequence[EventSubscription] = (),
-) -> str:
-    document = alertmanager.config(webhook_url, alarms, receivers, subscriptions)
-    return yaml.safe_dump(document, sort_keys=True)
 
 
 def write_checked_file(path: Path, text: str, amtool: str) -> str | None:

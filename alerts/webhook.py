@@ -29,6 +29,7 @@ from alerts.webhook_model import WebhookPayload
 from core.events import EventStore
 from core.httpapi import HttpServer, JsonErrors, RequestModel, api_app, json_model, query_model
 from core.settings import Settings
+from core.webauth import internal_header, service_users
 
 log = logging.getLogger(__name__)
 MAX_MINUTES = 60 * 24 * 14
@@ -95,6 +96,7 @@ def event_forwarder(settings: Settings) -> EventForwarder:
         paths.root / "alerts" / POSITION_FILE,
         f"http://{settings.listen_host}:{settings.ports.port('alertmanager')}",
         settings.cluster_id,
+        headers=internal_header(settings),
     )
 
 
@@ -109,6 +111,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         port=settings.ports.port("webhook"),
         name="webhook",
         setting="ports.webhook",
+        users=service_users(settings),
     )
     server.start()
     forwarder.start()

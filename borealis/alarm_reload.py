@@ -34,21 +34,26 @@ from core.paths import StatePaths
 from core.settings import Settings
 from core.trail import TrailStore
 from core.waiting import WaitTimeout, wait_until
+from core.webauth import internal_header
 
 log = logging.getLogger(__name__)
 RELOAD_TIMEOUT_S = 30.0
 
 
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own service
+def _get(url: str, headers: dict[str, str] | None = None) -> bytes:
+    """GET one of the stack's services (`headers`: the internal login when auth is on)."""
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - our own URL
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - our own service
         body: bytes = response.read()
         return body
 
 
-def metric_values(url: str, names: tuple[str, ...]) -> dict[str, float]:
+def metric_values(
+    url: str, names: tuple[str, ...], headers: dict[str, str] | None = None
+) -> dict[str, float]:
     """Unlabelled samples `names` from a /metrics page."""
     found: dict[str, float] = {}
-    for line in _get(f"{url}/metrics").decode().splitlines():
+    for line in _get(f"{url}/metrics", headers).decode().splitlines():
         name, _, value = line.partition(" ")
         if name in names:
             found[name] = float(value)
@@ -75,6 +80,7 @@ def sighup_and_confirm(
     prefix: str,
     took: Callable[[], bool],
     timeout: float = RELOAD_TIMEOUT_S,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """SIGHUP `pid`, then wait until `<prefix>_config_last_reload_success_timestamp_seconds`
     moves and `took()` holds; a reload the service reports failed raises at once."""
@@ -82,11 +88,11 @@ def sighup_and_confirm(
         f"{prefix}_config_last_reload_success_timestamp_seconds",
         (f"{prefix}_config_last_reload_successful"),
     )
-    before = metric_values(url, (stamp, ok))
+    before = metric_values(url, (stamp, ok), headers)
     os.kill(pid, signal.SIGHUP)
 
     def reloaded() -> str:
-        now = metric_values(url, (stamp, ok))
+        now = metric_values(url, (stamp, ok), headers)
         if now.get(stamp, 0) > before.get(stamp, 0) and now.get(ok) == 1:
             return "reloaded" if took() else ""
         if now.get(ok) == 0 and before.get(ok) == 1:
@@ -152,6 +158,7 @@ class StackPublisher:
 
     def _reload(self, texts: dict[str, str] | None, am_text: str | None) -> None:
         paths = self.paths
+        login = internal_header(self.settings)
         pid = running_pid(paths.pid_file("prometheus"), prometheus.config_path(paths))
         if pid is not None:
             url = self._url("prometheus")
@@ -160,10 +167,12 @@ class StackPublisher:
             def rules_loaded() -> bool:
                 if groups is None:
                     return True
-                data = json.loads(_get(f"{url}/api/v1/rules"))["data"]
+                data = json.loads(_get(f"{url}/api/v1/rules", login))["data"]
                 return {g["name"] for g in data["groups"]} == groups
 
-            sighup_and_confirm("Prometheus", url, pid, prefix="prometheus", took=rules_loaded)
+            sighup_and_confirm(
+                "Prometheus", url, pid, prefix="prometheus", took=rules_loaded, headers=login
+            )
             self.reloaded.append("prometheus")
         pid = running_pid(paths.pid_file("alertmanager"), alertmanager.config_path(paths))
         if pid is not None:
@@ -180,10 +189,12 @@ class StackPublisher:
                 # receivers tell the new configuration from the old.
                 if receivers is None:
                     return True
-                listed = json.loads(_get(f"{url}/api/v2/receivers"))
+                listed = json.loads(_get(f"{url}/api/v2/receivers", login))
                 return {str(r["name"]) for r in listed} == receivers
 
-            sighup_and_confirm("Alertmanager", url, pid, prefix="alertmanager", took=config_loaded)
+            sighup_and_confirm(
+                "Alertmanager", url, pid, prefix="alertmanager", took=config_loaded, headers=login
+            )
             self.reloaded.append("alertmanager")
 
 

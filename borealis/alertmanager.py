@@ -10,17 +10,21 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from alerts import alertmanager
 from alerts.loader import AlarmSet
-from alerts.publish import alertmanager_text, tool_beside, write_checked_file
+from alerts.publish import tool_beside, write_checked_file
 from alerts.store import AlarmStore
 from alerts.subscription_store import load_subscriptions, subscriptions_file
 from alerts.webhook import webhook_url
 from borealis.services import ServiceSpec
+from borealis.webconfig import client_basic_auth, write_web_config
 from cluster.pgctl import is_alive, read_pid
 from core.errors import ConfigError
 from core.paths import StatePaths
 from core.settings import Settings
+from core.webauth import internal_header
 from core.yamlconf import load_located_file, plain
 
 
@@ -62,7 +66,9 @@ def config_text(settings: Settings, paths: StatePaths, alarms: AlarmSet) -> str:
     receivers_file = settings.alertmanager.receivers_file
     receivers = load_receivers(Path(receivers_file)) if receivers_file else {}
     subscriptions = load_subscriptions(subscriptions_file(paths.root))
-    return alertmanager_text(webhook_url(settings), alarms, receivers, subscriptions)
+    document = alertmanager.config(webhook_url(settings), alarms, receivers, subscriptions)
+    _authenticate_webhook(document, webhook_url(settings), client_basic_auth(settings))
+    return yaml.safe_dump(document, sort_keys=True)
 
 
 def write_config(settings: Settings, paths: StatePaths, alarms: AlarmSet) -> str | None:
@@ -79,15 +85,28 @@ def prepare(settings: Settings, paths: StatePaths) -> Path:
     return path
 
 
+def _authenticate_webhook(document: dict[str, Any], url: str, auth: dict[str, str] | None) -> None:
+    """Every webhook config posting to the stack's own webhook sends `auth` (when on)."""
+    if auth is None:
+        return
+    for receiver in document.get("receivers", []):
+        for hook in receiver.get("webhook_configs", []):
+            if hook.get("url") == url:
+                hook.setdefault("http_config", {})["basic_auth"] = dict(auth)
+
+
 def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
     config_path = prepare(settings, paths)
+    web_config = write_web_config(settings, directory(paths))
     host = settings.listen_host
     port = settings.ports.port("alertmanager")
+    argv = alertmanager.argv(
+        settings.alertmanager.binary, config_path, directory(paths) / "data", host, port
+    )
     return ServiceSpec(
         name="alertmanager",
-        argv=alertmanager.argv(
-            settings.alertmanager.binary, config_path, directory(paths) / "data", host, port
-        ),
+        argv=[*argv, *([f"--web.config.file={web_config}"] if web_config else [])],
+        headers=internal_header(settings),
         url=f"http://{host}:{port}",
         health_path="/-/ready",
         log_file=paths.service_log("alertmanager"),

@@ -177,8 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_service_parsers(sub)
     alarms.add_parser(sub, _add_common, MINUTES)
+    sub.add_parser(
+        "hash-password",
+        help="read a password (prompt, or stdin when piped) and print its bcrypt hash "
+        "for auth.users",
+    )
     subscriptions.add_parser(sub, _add_common)
     return parser
+
+
+def cmd_hash_password() -> int:
+    """The bcrypt hash of a password read without echo (or from stdin's first line)."""
+    import getpass
+
+    from core.httpapi.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise BorealisError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise BorealisError("an empty password is refused")
+    print(hash_password(password))
+    return 0
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -218,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
+        if args.command == "hash-password":
+            return cmd_hash_password()
         settings = settings_from_args(args)
         return COMMANDS[args.command](args, settings)
     except BorealisError as exc:

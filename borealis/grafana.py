@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.paths import StatePaths
 from core.settings import Settings
+from core.webauth import INTERNAL_USER, auth_enabled, internal_password, internal_password_file
 from dashboards.grafana.provisioning import CHECKOUT_DASHBOARDS, write_provisioning
 
 # A wildcard listen address is not one to connect to; Grafana on this machine uses loopback.
@@ -28,4 +29,13 @@ def prepare(settings: Settings, paths: StatePaths) -> Path:
         prometheus_url=f"http://{url_host}:{settings.ports.port('prometheus')}",
         alertmanager_url=f"http://{url_host}:{settings.ports.port('alertmanager')}",
         dashboards_path=CHECKOUT_DASHBOARDS,
+        auth=_login(settings, paths),
     )
+
+
+def _login(settings: Settings, paths: StatePaths) -> tuple[str, str] | None:
+    """The internal user and its password file, for the datasources (None: auth is off)."""
+    if not auth_enabled(settings):
+        return None
+    internal_password(paths)  # made at first use
+    return INTERNAL_USER, str(internal_password_file(paths))

@@ -13,8 +13,10 @@ from alerts.loader import AlarmSet
 from alerts.publish import rule_texts, tool_beside, write_rules
 from alerts.store import AlarmStore
 from borealis.services import ServiceSpec
+from borealis.webconfig import client_basic_auth, write_web_config
 from core.paths import StatePaths
 from core.settings import RemoteWriteSettings, Settings
+from core.webauth import internal_header
 
 
 def remote_write(remote: RemoteWriteSettings) -> list[dict[str, object]]:
@@ -45,6 +47,9 @@ def remote_write(remote: RemoteWriteSettings) -> list[dict[str, object]]:
 def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
     host = settings.listen_host
     interval = f"{settings.prometheus.scrape_interval_s:g}s"
+    # The stack's collector, Prometheus itself and Alertmanager ask for it when auth is on.
+    auth = client_basic_auth(settings)
+    login: dict[str, object] = {} if auth is None else {"basic_auth": auth}
     document: dict[str, object] = {
         "global": {
             "scrape_interval": interval,
@@ -54,7 +59,12 @@ def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
         "rule_files": [str(rule_dir / "*.yml")],
         "alerting": {
             "alertmanagers": [
-                {"static_configs": [{"targets": [f"{host}:{settings.ports.port('alertmanager')}"]}]}
+                {
+                    "static_configs": [
+                        {"targets": [f"{host}:{settings.ports.port('alertmanager')}"]}
+                    ],
+                    **login,
+                }
             ]
         },
         "scrape_configs": [
@@ -63,11 +73,13 @@ def config(settings: Settings, rule_dir: Path) -> dict[str, object]:
                 "static_configs": [
                     {"targets": [f"{host}:{settings.ports.port('collector')}"]},
                 ],
+                **login,
             },
             {
                 "job_name": "prometheus",
                 "scrape_interval": "15s",
                 "static_configs": [{"targets": [f"{host}:{settings.ports.port('prometheus')}"]}],
+                **login,
             },
         ],
     }
@@ -103,6 +115,7 @@ def prepare(settings: Settings, paths: StatePaths) -> Path:
 
 def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
     config_file = prepare(settings, paths)
+    web_config = write_web_config(settings, paths.prometheus)
     host = settings.listen_host
     port = settings.ports.port("prometheus")
     return ServiceSpec(
@@ -113,7 +126,9 @@ def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
             f"--storage.tsdb.path={paths.prometheus / 'data'}",
             f"--storage.tsdb.retention.time={settings.prometheus.retention}",
             f"--web.listen-address={host}:{port}",
+            *([f"--web.config.file={web_config}"] if web_config else []),
         ],
+        headers=internal_header(settings),
         url=f"http://{host}:{port}",
         health_path="/-/ready",
         log_file=paths.service_log("prometheus"),

@@ -13,6 +13,7 @@ from borealis.services import Service, ServiceSpec
 from core.errors import BorealisError
 from core.paths import StatePaths
 from core.settings import Settings
+from core.webauth import internal_header
 
 
 def python_service(
@@ -28,6 +29,7 @@ def python_service(
         health_path=health,
         log_file=paths.service_log(name),
         pid_file=paths.pid_file(name),
+        headers=internal_header(settings),
     )
 
 

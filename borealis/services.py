@@ -28,11 +28,15 @@ class ServiceSpec:
     log_file: Path
     pid_file: Path
     env: dict[str, str] = field(default_factory=dict)
+    # What the supervisor's health checks send (the internal user's Authorization when the
+    # stack's auth is on: Prometheus' and Alertmanager's /-/ready are behind it).
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
 
-def http_ok(url: str, timeout: float = 1.0) -> bool:
+def http_ok(url: str, timeout: float = 1.0, headers: dict[str, str] | None = None) -> bool:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - our own URL
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own URL
             return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -57,7 +61,9 @@ class Service:
     def healthy(self) -> bool:
         if not self.spec.health_path:  # no HTTP side (the workload): alive is healthy
             return self.alive()
-        return self.alive() and http_ok(self.spec.url + self.spec.health_path)
+        return self.alive() and http_ok(
+            self.spec.url + self.spec.health_path, headers=self.spec.headers
+        )
 
     def start(self) -> None:
         stop_stale(self.spec.pid_file)

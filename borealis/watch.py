@@ -197,8 +197,10 @@ class TargetsSupervisor:
         collector = self.services.get("collector")
         if collector is not None:
             try:
-                url = f"{collector.spec.url}/api/targets"
-                with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - ours
+                request = urllib.request.Request(  # noqa: S310 - ours
+                    f"{collector.spec.url}/api/targets", headers=collector.spec.headers
+                )
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - ours
                     rows = json.load(response)["targets"]
                 keys = ("cluster", "db_instance", "resource_id", "az", "role", "up", "dsn")
                 return [{key: row.get(key) for key in keys} for row in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,7 +103,10 @@ class CollectorHttp:
         registry: CollectorRegistry,
         pollers: list[InstancePoller],
         events: EventStore | None,
+        *,
+        users: Mapping[str, str] | None = None,
     ) -> None:
+        """`users` (name -> bcrypt hash): basic auth in front of every path but /healthz."""
         self.registry = registry
         self.pollers = pollers
         self.events = events
@@ -113,6 +117,7 @@ class CollectorHttp:
             port=port,
             name="collector",
             setting="ports.collector",
+            users=users,
         )
 
     @property

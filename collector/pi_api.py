@@ -11,6 +11,7 @@ this API does not have.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -58,7 +59,13 @@ def create_app(queries: PiQueries) -> Flask:
 class PiHttp:
     """The PI API on `ports.pi`."""
 
-    def __init__(self, host: str, port: int, queries: PiQueries) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        queries: PiQueries,
+        users: Mapping[str, str] | None = None,
+    ) -> None:
         self.queries = queries
         self.app = create_app(queries)
         self.server = HttpServer(
@@ -67,6 +74,7 @@ class PiHttp:
             port=port,
             name="pi",
             setting="ports.pi",
+            users=users,
         )
 
     @property

@@ -13,6 +13,7 @@ from collector.pi_query import PiQueries
 from collector.pi_store import PiStore, identifier
 from collector.sampler import SessionSampler
 from core.settings import Settings
+from core.webauth import service_users
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ class PerformanceInsights:
             stats_interval_s=cfg.stats_interval_s,
             features=self.features,
         )
-        self.http = PiHttp(settings.listen_host, settings.ports.port("pi"), self.queries)
+        self.http = PiHttp(
+            settings.listen_host, settings.ports.port("pi"), self.queries, service_users(settings)
+        )
 
     def features(self, resource: str) -> dict[str, str]:
         """GetResourceMetadata's features: what this instance's PI data is built from."""

@@ -31,6 +31,7 @@ from collector.targets import Target, targets_from_file, targets_from_state
 from core.errors import ConfigError
 from core.events import EventStore
 from core.settings import Settings
+from core.webauth import service_users
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class Collector:
             registry,
             self.pollers,
             self.events,
+            users=service_users(self.settings),
         )
         if cfg.metrics.otlp_endpoint:  # the same registry, pushed over OTLP as well
             self.otlp_metrics = OtlpMetricsExporter(

@@ -24,6 +24,7 @@ from core.paths import StatePaths
 from core.settings_sections import (
     WORKLOAD_SCENARIOS,
     AlertmanagerSettings,
+    AuthSettings,
     CollectorSettings,
     EndpointSettings,
     InstanceTuning,
@@ -38,6 +39,7 @@ from core.settings_sections import (
     UiSettings,
     WorkloadSettings,
 )
+from core.webauth import validate_auth
 from core.yamlconf import Located, load_located_file
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "MAX_READERS",
     "WORKLOAD_SCENARIOS",
     "AlertmanagerSettings",
+    "AuthSettings",
     "CollectorSettings",
     "EndpointSettings",
     "InstanceTuning",
@@ -96,6 +99,7 @@ class Settings:
     alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     def state_paths(self) -> StatePaths:
         """The state directory and the data root of this stack (see core.paths)."""
@@ -150,6 +154,7 @@ class Settings:
         grafana = self.ui.grafana_url
         if grafana is not None and not grafana.startswith(("http://", "https://")):
             raise ConfigError(f"ui.grafana_url {grafana!r} must be an http:// or https:// URL")
+        validate_auth(self.auth)
         return self
 
 

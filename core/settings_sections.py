@@ -194,3 +194,13 @@ class UiSettings:
     refresh_ms: int = 2000
     # Grafana's base URL (http://127.0.0.1:3000): each page then links to its dashboard.
     grafana_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Basic auth (bcrypt) on the UI, every API, Prometheus and Alertmanager; on when any
+    user is given. `users`: name -> bcrypt hash (`borealis hash-password`); `users_file`:
+    `name:hash` lines (htpasswd -B format). /healthz stays open."""
+
+    users: dict[str, str] = field(default_factory=dict)
+    users_file: str | None = None

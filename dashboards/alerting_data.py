@@ -8,6 +8,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,11 +58,12 @@ def _send(
 class AlertmanagerClient:
     SOURCE = "Alertmanager"
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})  # e.g. Authorization when auth is on
 
     def _get(self, path: str) -> list[dict[str, Any]]:
-        body = _get_json(self.SOURCE, self.base_url, self.base_url + path)
+        body = _get_json(self.SOURCE, self.base_url, self.base_url + path, headers=self.headers)
         if not isinstance(body, list):
             raise DataUnavailable(self.SOURCE, self.base_url, f"unexpected answer {body!r:.200}")
         return body
@@ -88,7 +90,7 @@ class AlertmanagerClient:
         request = urllib.request.Request(  # noqa: S310 - our own URL
             self.base_url + "/api/v2/silences",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.headers},
             method="POST",
         )
         answer = _send(self.SOURCE, self.base_url, request)
@@ -97,7 +99,7 @@ class AlertmanagerClient:
     def expire_silence(self, silence_id: str) -> None:
         quoted = urllib.parse.quote(silence_id, safe="")
         request = urllib.request.Request(  # noqa: S310 - our own URL
-            f"{self.base_url}/api/v2/silence/{quoted}", method="DELETE"
+            f"{self.base_url}/api/v2/silence/{quoted}", headers=self.headers, method="DELETE"
         )
         _send(self.SOURCE, self.base_url, request)
 
@@ -105,11 +107,12 @@ class AlertmanagerClient:
 class WebhookClient:
     SOURCE = "the webhook"
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})  # e.g. Authorization when auth is on
 
     def _get(self, path: str, key: str) -> list[dict[str, Any]]:
-        body = _get_json(self.SOURCE, self.base_url, self.base_url + path)
+        body = _get_json(self.SOURCE, self.base_url, self.base_url + path, headers=self.headers)
         if not isinstance(body, dict) or not isinstance(body.get(key), list):
             raise DataUnavailable(self.SOURCE, self.base_url, f"unexpected answer {body!r:.200}")
         return list(body[key])
@@ -127,8 +130,9 @@ class CloudWatchClient:
 
     SOURCE = "the CloudWatch API"
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})  # e.g. Authorization when auth is on
 
     def call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(  # noqa: S310 - our own URL
@@ -137,6 +141,7 @@ class CloudWatchClient:
             headers={
                 "X-Amz-Target": CLOUDWATCH_TARGET + operation,
                 "Content-Type": CLOUDWATCH_CONTENT_TYPE,
+                **self.headers,
             },
             method="POST",
         )

@@ -32,16 +32,21 @@ class UiContext:
     grafana_url: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> UiContext:
+    def from_settings(cls, settings: Settings, headers: dict[str, str] | None = None) -> UiContext:
+        """`headers`: what the clients send to the stack's services (the internal user's
+        Authorization when auth is on; the caller reads it from the state directory)."""
         host = settings.listen_host
+        h = headers or {}
         return cls(
-            prometheus=PrometheusClient(f"http://{host}:{settings.ports.port('prometheus')}"),
-            collector=CollectorClient(f"http://{host}:{settings.ports.port('collector')}"),
+            prometheus=PrometheusClient(f"http://{host}:{settings.ports.port('prometheus')}", h),
+            collector=CollectorClient(f"http://{host}:{settings.ports.port('collector')}", h),
             refresh_ms=settings.ui.refresh_ms,
-            pi=PiClient(f"http://{host}:{settings.ports.port('pi')}"),
-            alertmanager=AlertmanagerClient(f"http://{host}:{settings.ports.port('alertmanager')}"),
-            webhook=WebhookClient(f"http://{host}:{settings.ports.port('webhook')}"),
-            cloudwatch=CloudWatchClient(f"http://{host}:{settings.ports.port('cloudwatch')}"),
+            pi=PiClient(f"http://{host}:{settings.ports.port('pi')}", h),
+            alertmanager=AlertmanagerClient(
+                f"http://{host}:{settings.ports.port('alertmanager')}", h
+            ),
+            webhook=WebhookClient(f"http://{host}:{settings.ports.port('webhook')}", h),
+            cloudwatch=CloudWatchClient(f"http://{host}:{settings.ports.port('cloudwatch')}", h),
             endpoints=(
                 ("writer", f"{host}:{settings.ports.port('cluster_endpoint')}"),
                 ("reader", f"{host}:{settings.ports.port('reader_endpoint')}"),

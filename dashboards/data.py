@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,11 +44,19 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _get_json(source: str, base_url: str, url: str, timeout: float = 5.0) -> Any:
-    """The JSON body at `url`. An HTTP error with a JSON body (Prometheus' 400 and 422 for a
-    bad query) is returned for the caller to read its error; anything else is unavailable."""
+def _get_json(
+    source: str,
+    base_url: str,
+    url: str,
+    timeout: float = 5.0,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """The JSON body at `url` (`headers`: the stack's credentials when auth is on). An HTTP
+    error with a JSON body (Prometheus' 400 and 422 for a bad query) is returned for the
+    caller to read its error; anything else is unavailable."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - our URL
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our URL
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our URL
             return json.load(response)
     except urllib.error.HTTPError as exc:
         try:
@@ -62,12 +71,13 @@ def _get_json(source: str, base_url: str, url: str, timeout: float = 5.0) -> Any
 
 
 class PrometheusClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})  # e.g. Authorization when auth is on
 
     def _api(self, path: str, params: dict[str, Any]) -> Any:
         url = f"{self.base_url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
-        body = _get_json("Prometheus", self.base_url, url)
+        body = _get_json("Prometheus", self.base_url, url, headers=self.headers)
         if not isinstance(body, dict) or body.get("status") != "success":
             error = body.get("error", "no error given") if isinstance(body, dict) else body
             raise DataUnavailable("Prometheus", self.base_url, f"the query failed: {error}")
@@ -102,11 +112,12 @@ class PrometheusClient:
 
 
 class CollectorClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})  # e.g. Authorization when auth is on
 
     def _get(self, path: str) -> dict[str, Any]:
-        body = _get_json("the collector", self.base_url, self.base_url + path)
+        body = _get_json("the collector", self.base_url, self.base_url + path, headers=self.headers)
         if not isinstance(body, dict):
             raise DataUnavailable("the collector", self.base_url, f"unexpected answer {body!r}")
         if "error" in body or "message" in body:

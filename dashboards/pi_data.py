@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +48,9 @@ class Slice:
 
 
 class PiClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})  # e.g. Authorization when auth is on
 
     def call(self, operation: str, body: dict[str, Any]) -> Any:
         request = urllib.request.Request(  # noqa: S310 - our own URL
@@ -57,6 +59,7 @@ class PiClient:
             headers={
                 "X-Amz-Target": PI_TARGET + operation,
                 "Content-Type": "application/x-amz-json-1.1",
+                **self.headers,
             },
             method="POST",
         )

@@ -7,6 +7,7 @@ import threading
 
 from core.httpapi import HttpServer
 from core.settings import Settings
+from core.webauth import internal_header, service_users
 from dashboards.app import create_app
 from dashboards.context import UiContext
 
@@ -18,7 +19,7 @@ UI_THREADS = 8
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    app = create_app(UiContext.from_settings(settings))
+    app = create_app(UiContext.from_settings(settings, internal_header(settings)))
     app.server.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     http = HttpServer(
         app.server,
@@ -27,6 +28,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         name="ui",
         threads=UI_THREADS,
         setting="ports.ui",
+        users=service_users(settings),
     )
     http.start()
     log.info("UI on %s/", http.url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -32,6 +32,7 @@ from alerts.cloudwatch_api.models import (
 from alerts.cloudwatch_api.series import PrometheusReader
 from core.httpapi import ApiError, AwsJsonErrors, HttpServer, api_app, json_body
 from core.settings import Settings
+from core.webauth import internal_header, service_users
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,16 @@ def _operations(
     }
 
 
-def create_app(prometheus_url: str, alarms: AlarmBackend | None = None) -> Flask:
-    """The API over the Prometheus at `prometheus_url` and `alarms` (in memory if None)."""
+def create_app(
+    prometheus_url: str,
+    alarms: AlarmBackend | None = None,
+    prometheus_headers: Mapping[str, str] | None = None,
+) -> Flask:
+    """The API over the Prometheus at `prometheus_url` (sent `prometheus_headers`) and
+    `alarms` (in memory if None)."""
     app = api_app("cloudwatch", CloudWatchErrors())
-    operations = _operations(PrometheusReader(prometheus_url), alarms or MemoryAlarmBackend())
+    reader = PrometheusReader(prometheus_url, headers=prometheus_headers)
+    operations = _operations(reader, alarms or MemoryAlarmBackend())
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -112,16 +119,23 @@ def create_app(prometheus_url: str, alarms: AlarmBackend | None = None) -> Flask
 
 
 def start_service(
-    *, port: int, prometheus_url: str, alarms: AlarmBackend | None = None, host: str = "127.0.0.1"
+    *,
+    port: int,
+    prometheus_url: str,
+    alarms: AlarmBackend | None = None,
+    host: str = "127.0.0.1",
+    users: Mapping[str, str] | None = None,
+    prometheus_headers: Mapping[str, str] | None = None,
 ) -> HttpServer:
     """The API served (waitress, threaded) on `host:port` (setting `ports.cloudwatch`);
     `stop()` it to free the port."""
     server = HttpServer(
-        create_app(prometheus_url, alarms),
+        create_app(prometheus_url, alarms, prometheus_headers),
         host=host,
         port=port,
         name="cloudwatch",
         setting="ports.cloudwatch",
+        users=users,
     )
     server.start()
     return server
@@ -137,6 +151,8 @@ def run(settings: Settings, stop: threading.Event, alarms: AlarmBackend | None =
         prometheus_url=prometheus_url,
         alarms=alarms,
         host=host,
+        users=service_users(settings),
+        prometheus_headers=internal_header(settings),
     )
     log.info("CloudWatch API on %s/ over %s", server.url, prometheus_url)
     try:

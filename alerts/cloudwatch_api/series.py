@@ -16,6 +16,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,16 +157,20 @@ def statistic_query(
 class PrometheusReader:
     """The queries this API needs, over Prometheus' HTTP API (`/api/v1/...`)."""
 
-    def __init__(self, url: str, timeout: float = 30) -> None:
+    def __init__(
+        self, url: str, timeout: float = 30, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.url = url.rstrip("/")
+        self.headers = dict(headers or {})  # Authorization when the stack's auth is on
         self.timeout = timeout
 
     def _get(self, path: str, params: list[tuple[str, str]]) -> Any:
         query = urllib.parse.urlencode(params)
         try:
-            with urllib.request.urlopen(  # noqa: S310 (our own Prometheus, http)
-                f"{self.url}{path}?{query}", timeout=self.timeout
-            ) as response:
+            request = urllib.request.Request(  # noqa: S310 (our own Prometheus, http)
+                f"{self.url}{path}?{query}", headers=self.headers
+            )
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:300]

@@ -30,8 +30,22 @@ DATASOURCES_FILE = "datasources/borealis.yml"
 DASHBOARDS_FILE = "dashboards/borealis.yml"
 
 
-def datasources(prometheus_url: str, alertmanager_url: str) -> dict[str, object]:
-    """The Prometheus and Alertmanager datasources at the given URLs."""
+def login(user: str, password_file: str) -> dict[str, object]:
+    """What a datasource adds to send basic auth: the password stays in `password_file`,
+    which Grafana reads itself (`$__file{}` expansion), never in the provisioning file."""
+    return {
+        "basicAuth": True,
+        "basicAuthUser": user,
+        "secureJsonData": {"basicAuthPassword": f"$__file{{{password_file}}}"},
+    }
+
+
+def datasources(
+    prometheus_url: str, alertmanager_url: str, auth: tuple[str, str] | None = None
+) -> dict[str, object]:
+    """The Prometheus and Alertmanager datasources at the given URLs; `auth` (user, password
+    file): they log in with basic auth."""
+    extra = login(*auth) if auth else {}
     return {
         "apiVersion": 1,
         "datasources": [
@@ -48,6 +62,7 @@ def datasources(prometheus_url: str, alertmanager_url: str) -> dict[str, object]
                     "timeInterval": "1s",  # the scrape interval: $__rate_interval needs it
                     "prometheusType": "Prometheus",
                 },
+                **extra,
             },
             {
                 "name": "Borealis Alertmanager",
@@ -57,6 +72,7 @@ def datasources(prometheus_url: str, alertmanager_url: str) -> dict[str, object]
                 "url": alertmanager_url,
                 "editable": False,
                 "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+                **extra,
             },
         ],
     }
@@ -87,11 +103,16 @@ def _yaml(header: str, data: object) -> str:
 
 
 def provisioning_files(
-    prometheus_url: str, alertmanager_url: str, dashboards_path: str, *, header: str = HEADER
+    prometheus_url: str,
+    alertmanager_url: str,
+    dashboards_path: str,
+    *,
+    header: str = HEADER,
+    auth: tuple[str, str] | None = None,
 ) -> dict[str, str]:
     """Path under a provisioning directory -> content."""
     return {
-        DATASOURCES_FILE: _yaml(header, datasources(prometheus_url, alertmanager_url)),
+        DATASOURCES_FILE: _yaml(header, datasources(prometheus_url, alertmanager_url, auth)),
         DASHBOARDS_FILE: _yaml(header, dashboard_providers(dashboards_path)),
     }
 
@@ -104,11 +125,16 @@ def compose_files() -> dict[str, str]:
 
 
 def write_provisioning(
-    root: Path, prometheus_url: str, alertmanager_url: str, dashboards_path: Path
+    root: Path,
+    prometheus_url: str,
+    alertmanager_url: str,
+    dashboards_path: Path,
+    auth: tuple[str, str] | None = None,
 ) -> Path:
-    """Write a stack's provisioning under `root` (GF_PATHS_PROVISIONING); return `root`."""
+    """Write a stack's provisioning under `root` (GF_PATHS_PROVISIONING); return `root`.
+    `auth` (user, password file): the datasources log in with basic auth."""
     files = provisioning_files(
-        prometheus_url, alertmanager_url, str(dashboards_path), header=STACK_HEADER
+        prometheus_url, alertmanager_url, str(dashboards_path), header=STACK_HEADER, auth=auth
     )
     for name, text in files.items():
         path = root / name
