@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboards.data import Series
+from dashboards.figures import empty_note
 
 # 1 while an instance is the writer, 0 while a reader; one series per instance across roles.
 WRITER_BY_INSTANCE = "max by (db_instance) (borealis_instance_is_writer)"
@@ -159,13 +160,5 @@ def timeline_figure(
     if x_range is not None:
         fig.update_xaxes(range=list(x_range), autorange=False)
     if not series:
-        fig.add_annotation(
-            text=unavailable or "no data yet",
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            showarrow=False,
-            font={"size": 14, "color": "#d62728" if unavailable else "#888"},
-        )
+        empty_note(fig, unavailable, "no data yet")
     return fig

@@ -103,16 +103,22 @@ def time_series_figure(
         # Dates even with no series (an empty axis would read them as numbers).
         fig.update_xaxes(type="date", range=list(x_range), autorange=False)
     if not series:
-        fig.add_annotation(
-            text=unavailable or "no data yet",
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            showarrow=False,
-            font={"size": 14 if unavailable else 16, "color": "#d62728" if unavailable else "#888"},
-        )
+        empty_note(fig, unavailable, "no data yet")
     return fig
+
+
+def empty_note(fig: go.Figure, unavailable: str | None, empty: str) -> None:
+    """Say in the middle of an empty graph why it is empty: the source's failure in red, or
+    `empty` in grey."""
+    fig.add_annotation(
+        text=unavailable or empty,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 14, "color": "#d62728" if unavailable else "#888"},
+    )
 
 
 def spans_at_one(series: Series, text: str, step: float) -> list[tuple[float, float, str]]:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
+from bench.failover import Stack
 from borealis import control
 from core.credentials import APP_DATABASE, APP_USER, Credentials
 from core.errors import BorealisError
@@ -21,37 +20,17 @@ from core.settings_sections import Ports
 from core.waiting import wait_until
 
 
-class SoakStack:
+class SoakStack(Stack):
+    """bench.failover's stack (its `env`, `cli`), with the soak's health: services too."""
+
     def __init__(self, state: Path, port_base: int) -> None:
-        self.state = state
-        self.port_base = port_base
+        super().__init__(state, port_base)
         self.paths = StatePaths(state)
         self.ports = Ports(base=port_base)
 
     @property
     def pg_root(self) -> Path:
         return self.state / "pg"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "BOREALIS_PORTS__BASE": str(self.port_base),
-            "BOREALIS_PG_ROOT": str(self.pg_root),
-        }
-
-    def cli(self, *args: str, timeout: float = 600) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "borealis", *args, "--state-dir", str(self.state)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"borealis {' '.join(args)}: {done.stderr.strip()}")
-        return done.stdout
 
     def up(self, readers: int) -> None:
         if self.state.exists():

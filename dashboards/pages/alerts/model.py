@@ -12,6 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboards.data import Series
+from dashboards.figures import empty_note
 
 BAND = re.compile(r"ANOMALY_DETECTION_BAND\s*\(\s*(\w+)", re.IGNORECASE)
 SILENCE_ORDER = {"active": 0, "pending": 1, "expired": 2}
@@ -287,13 +288,5 @@ def band_figure(
     )
     fig.update_xaxes(type="date", title_text="time (UTC)")
     if not fig.data:
-        fig.add_annotation(
-            text=unavailable or "no band yet (it needs an hour of the metric)",
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            showarrow=False,
-            font={"size": 14, "color": "#d62728" if unavailable else "#888"},
-        )
+        empty_note(fig, unavailable, "no band yet (it needs an hour of the metric)")
     return fig
