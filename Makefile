@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install install-test up down status test lint test-unit test-integration test-cluster \
-        test-ui generate bench soak clean
+        test-ui generate bench soak screenshots clean
 
 install: $(STAMP)
 	@scripts/install-system.sh
@@ -60,6 +60,13 @@ test-integration: install-test
 test-cluster: install-test
 	@mkdir -p .test-tmp
 	$(PYTEST) tests/cluster tests/ui
+
+# The README's screenshots, saved by the browser tests once each page is fully drawn.
+SCREENSHOT_TESTS := tests/ui/test_pages.py tests/ui/test_pi_page.py tests/ui/test_alerts_page.py
+screenshots: install-test
+	@mkdir -p .test-tmp
+	BOREALIS_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTEST) $(SCREENSHOT_TESTS) \
+		-k 'overview or replication or io_page or highlights or stacks_load or editor'
 
 bench: install-test
 	$(BIN)/python -m bench

@@ -4,12 +4,13 @@
     python -m bench failover pi        # a subset
     python -m bench scaling            # docs/scaling.md's figures (about 10 minutes)
     python -m bench load               # docs/reliability.md's Load section (about 15 minutes)
+    python -m bench ui                 # UI pages' time to drawn (about 10 minutes)
 Run on a quiet machine: the figures are only comparable when nothing else runs.
 """
 
 import sys
 
-from bench import alerts, cloudwatch_api, failover, pi, rules
+from bench import alerts, cloudwatch_api, failover, pi, rules, ui
 from bench.collector.__main__ import main as collector_main
 from bench.load.__main__ import main as load_main
 from bench.scaling.__main__ import main as scaling_main
@@ -23,6 +24,7 @@ BENCHES = {
     "cloudwatch_api": lambda: cloudwatch_api.main([]),
     "load": lambda: load_main(["--write-docs"]),
     "alerts": lambda: alerts.main(["--write-docs"]),
+    "ui": lambda: ui.main(["--write-docs"]),
 }
 
 if __name__ == "__main__":

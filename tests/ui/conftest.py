@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,17 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from dashboards.headless import CHROMEDRIVER, CHROMIUM, chromium_options
+from tests.conftest import wait_for
+
+SCREENSHOTS_ENV = "BOREALIS_TEST_SCREENSHOTS"
+SCREENSHOT_SIZE = (1400, 1000)
+
+# True once Dash has no callback pending and every Plotly graph on the page has drawn.
+FULLY_DRAWN_JS = """
+if (document.querySelector('._dash-loading, [data-dash-is-loading="true"]')) return false;
+const graphs = Array.from(document.querySelectorAll('.js-plotly-plot'));
+return graphs.every(g => g._fullLayout !== undefined && g.querySelector('.main-svg') !== null);
+"""
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +35,22 @@ def browser() -> Iterator[webdriver.Chrome]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    if os.environ.get(SCREENSHOTS_ENV):
+        driver.set_window_size(*SCREENSHOT_SIZE)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(browser: webdriver.Chrome, name: str) -> None:
+    """With BOREALIS_TEST_SCREENSHOTS=<dir> set (`make screenshots`), save the page as
+    <dir>/<name>.png once it is fully drawn; without it, do nothing. (BOREALIS_TEST_*: the
+    settings loader of the stack's `borealis` children refuses other BOREALIS_* names.)"""
+    directory = os.environ.get(SCREENSHOTS_ENV)
+    if not directory:
+        return
+    wait_for(lambda: browser.execute_script(FULLY_DRAWN_JS), 30, what=f"{name} fully drawn")
+    browser.execute_script("window.scrollTo(0, 0)")  # the page's head, not the last click
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    path = Path(directory) / f"{name}.png"
+    assert browser.save_screenshot(str(path)), f"no screenshot saved to {path}"

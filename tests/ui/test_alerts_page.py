@@ -18,6 +18,7 @@ from selenium.webdriver.common.keys import Keys
 
 from dashboards.app import PAGES
 from tests.conftest import Stack, wait_for
+from tests.ui.conftest import screenshot
 from tests.ui.test_pages import choose, open_page, severe_console_errors
 
 pytestmark = pytest.mark.ui
@@ -156,6 +157,7 @@ def test_the_editor_creates_changes_and_deletes_an_alarm(
         30,
         what="its history",
     )
+    screenshot(browser, "alerts")
     type_into(browser, "alarm-editor-threshold", "50")
     browser.find_element(By.CSS_SELECTOR, "#alarm-editor-save").click()
     wait_for(

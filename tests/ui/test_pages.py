@@ -10,6 +10,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import Stack, wait_for
+from tests.ui.conftest import screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -82,6 +83,7 @@ def test_overview_shows_every_instance_by_az(browser: webdriver.Chrome, stack: S
     WebDriverWait(browser, 30).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, "#load-graph .main-svg"))
     )
+    screenshot(browser, "overview")
     assert severe_console_errors(browser) == []
 
 
@@ -110,6 +112,7 @@ def test_replication_page_plots_lag_per_reader(browser: webdriver.Chrome, stack:
         30,
         what="ship and apply lag per reader",
     )
+    screenshot(browser, "replication")
     assert severe_console_errors(browser) == []
 
 
@@ -128,6 +131,7 @@ def test_io_page_plots_iops_per_instance(browser: webdriver.Chrome, stack: Stack
 
     # Both queries of the panel: the volume's reads and writes.
     wait_for(lambda: "read " in volume() and "write " in volume(), 30, what="volume reads, writes")
+    screenshot(browser, "io")
 
 
 def test_events_page_highlights_a_requested_failover(
@@ -156,6 +160,7 @@ def test_events_page_highlights_a_requested_failover(
     weight, background = wait_for(failover_row_style, 30, what="the failover in the table")
     assert weight in ("700", "bold")
     assert "253, 226, 225" in background
+    screenshot(browser, "events")
     assert severe_console_errors(browser) == []
 
 

@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from tests.conftest import Stack, wait_for
+from tests.ui.conftest import screenshot
 from tests.ui.test_pages import severe_console_errors
 
 pytestmark = pytest.mark.ui
@@ -69,6 +70,7 @@ def test_pi_page_stacks_load_by_wait_with_the_vcpu_line_and_lists_top_sql(
     )
     assert "%" in text_of(browser, "#pi-top-sql")  # its share of the DB load
     assert "Timeout:PgSleep" in text_of(browser, "#pi-top-waits")
+    screenshot(browser, "performance-insights")
     assert severe_console_errors(browser) == []
 
 
