@@ -57,13 +57,24 @@ def _sigkill_everything(stack: Stack) -> None:
             pids += pgctl.processes_in(data_dir)  # backends: their cmdline names no path
         return pids
 
+    killed: set[int] = set()
+
     def all_dead() -> bool:
         for pid in survivors():
+            killed.add(pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         return not survivors()
 
     wait_for(all_dead, 30, interval=0.05, what="every process of the stack killed")
+    # Gone, not just dying: after a host crash no pid of the stack exists, and PostgreSQL
+    # takes a socket lock file whose pid is still exiting (or not yet reaped) as in use.
+    wait_for(
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in killed),
+        30,
+        interval=0.05,
+        what="every killed process reaped",
+    )
 
 
 def _ssl_sessions(stack: Stack, port: int) -> dict[str, set[bool]]:
