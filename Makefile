@@ -48,7 +48,7 @@ PYTEST := TMPDIR=$(CURDIR)/.test-tmp $(BIN)/pytest -p no:cacheprovider
 
 test: install-test lint
 	@mkdir -p .test-tmp
-	$(PYTEST) tests/unit tests/integration tests/cluster tests/ui
+	$(PYTEST) --durations=25 tests/unit tests/integration tests/cluster tests/ui
 
 test-unit: $(STAMP)
 	$(PYTEST) tests/unit
