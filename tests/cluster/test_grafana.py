@@ -52,7 +52,14 @@ PROBE_RULES = {
 def loaded(shared_tmp: Path) -> Iterator[Stack]:
     """A stack of its own (a writer, 2 readers) with `borealis up`'s light workload on."""
     state_dir = shared_tmp / "grafana"
-    running = Stack(state_dir, {"BOREALIS_PORTS__BASE": str(GRAFANA_PORTS)})
+    running = Stack(
+        state_dir,
+        {
+            "BOREALIS_PORTS__BASE": str(GRAFANA_PORTS),
+            # Beside the state directory, removed with it (not a leftover in /var/lib/borealis).
+            "BOREALIS_PG_ROOT": str(shared_tmp / "grafana-pg"),
+        },
+    )
     done = running.cli("up", "--detach", "--readers", "2", timeout=300)
     if done.returncode != 0:
         running.cli("down", timeout=180)
