@@ -106,20 +106,27 @@ def test_failed_logins_are_events_and_counters(collector: CollectorProcess, pair
     pair.primary.fail_login("mallory", times=2)
     pair.standby.fail_login("mallory", times=1)  # the standby's own log
 
-    def mallory_sources() -> dict[str, int] | None:
-        """Failures per instance, listed (0101) or summed up (0102): a brute-force test that
-        ran just before can leave the standby's limiter window full, so its one failure may
-        arrive inside a summary naming mallory rather than as its own event."""
-        seen: dict[str, int] = {}
+    def mallory_sources() -> dict[str, str] | None:
+        """How each instance reported mallory: "listed" (one 0101 event per failure) or
+        "summed up" (a 0102 naming mallory). A test that ran just before (the brute-force or
+        the restart test) can leave an instance's limiter window full, so its failures then
+        arrive inside a summary rather than one by one."""
+        listed: dict[str, int] = {}
+        summed: set[str] = set()
         for e in collector.events():
             if "mallory" not in e["Message"]:
                 continue
             if e["EventId"] == "BOREALIS-EVENT-0101":
-                seen[e["SourceIdentifier"]] = seen.get(e["SourceIdentifier"], 0) + 1
+                listed[e["SourceIdentifier"]] = listed.get(e["SourceIdentifier"], 0) + 1
             elif e["EventId"] == "BOREALIS-EVENT-0102":
-                seen.setdefault(e["SourceIdentifier"], 1)
-        complete = seen.get(pair.primary.name) == 2 and seen.get(pair.standby.name, 0) >= 1
-        return seen if complete else None
+                summed.add(e["SourceIdentifier"])
+        seen: dict[str, str] = {}
+        for name, failures in ((pair.primary.name, 2), (pair.standby.name, 1)):
+            if name in summed:
+                seen[name] = "summed up"
+            elif listed.get(name, 0) >= failures:
+                seen[name] = "listed"
+        return seen if len(seen) == 2 else None
 
     seen = wait_for(mallory_sources, 60, what="mallory's failures on both instances")
     assert set(seen) == {pair.primary.name, pair.standby.name}

@@ -72,7 +72,12 @@ def test_every_page_loads_without_console_errors(browser: webdriver.Chrome, stac
     browser.get(ui + "/")
     # Paused, each page's callbacks run once and finish: "drawn" is then a state to wait for
     # (a page refreshing every 2 s on a busy machine may never be idle).
-    pause = browser.find_element(By.CSS_SELECTOR, "input[name='refresh-pause']")
+    # Dash draws the layout after the page loads: wait for the checkbox, do not assume it.
+    pause = wait_for(
+        lambda: browser.find_element(By.CSS_SELECTOR, "input[name='refresh-pause']"),
+        30,
+        what="the auto-refresh pause checkbox",
+    )
     if not pause.is_selected():
         pause.click()
     for page in PAGES:
@@ -86,7 +91,11 @@ def test_every_page_loads_without_console_errors(browser: webdriver.Chrome, stac
             what=f"{page.PATH} drawn",
         )
         assert severe_console_errors(browser) == [], page.PATH
-    pause = browser.find_element(By.CSS_SELECTOR, "input[name='refresh-pause']")
+    pause = wait_for(
+        lambda: browser.find_element(By.CSS_SELECTOR, "input[name='refresh-pause']"),
+        30,
+        what="the auto-refresh pause checkbox",
+    )
     if pause.is_selected():
         pause.click()
 
