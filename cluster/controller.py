@@ -19,17 +19,11 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from cluster import pgconf, pgctl, tls
+from cluster.bootstrap import bootstrap_writer
 from cluster.layout import Layout
 from cluster.sqlconn import InstanceUnreachable, connect
 from cluster.storage import Process, Processes, SegmentControl
-from core.credentials import (
-    APP_DATABASE,
-    APP_USER,
-    MONITOR_USER,
-    REPLICATION_USER,
-    SUPERUSER,
-    Credentials,
-)
+from core.credentials import SUPERUSER, Credentials
 from core.errors import BorealisError
 from core.paths import StatePaths
 from core.settings import Settings
@@ -37,8 +31,6 @@ from core.topology import InstanceSpec, Topology
 from core.waiting import WaitTimeout, wait_until
 
 log = logging.getLogger(__name__)
-
-EXTENSIONS = ("pg_stat_statements", "pg_wait_sampling", "pgaudit")
 
 
 class ClusterError(BorealisError):
@@ -110,7 +102,7 @@ class ClusterController(SegmentControl):
         self.write_shared_conf(data, topology, quorum=False)
 
         self.start_instance(writer, topology)
-        self._bootstrap_sql(writer)
+        bootstrap_writer(self.connect, writer.port, self.credentials)
         self.ensure_slots(writer, [s.slot for s in topology.segments])
         self.ensure_slots(writer, [pgconf.slot_name(r.id) for r in topology.readers])
         for seg in topology.segments:
@@ -142,42 +134,6 @@ class ClusterController(SegmentControl):
             raise ClusterError(
                 f"{writer.id} did not accept synchronous_standby_names = {expected}"
             ) from None
-
-    def _bootstrap_sql(self, writer: InstanceSpec) -> None:
-        creds = self.credentials
-        with self.connect(writer.port, timeout=5) as conn:
-            # Keep the passwords below out of pgaudit's ROLE records.
-            if self._has_pgaudit(conn):
-                conn.execute("set pgaudit.log = 'none'")
-            for user, extra in (
-                (REPLICATION_USER, sql.SQL("replication")),
-                (MONITOR_USER, sql.SQL("")),
-                (APP_USER, sql.SQL("")),
-            ):
-                conn.execute(
-                    sql.SQL("create role {} with login {} password {}").format(
-                        sql.Identifier(user), extra, sql.Literal(creds.password(user))
-                    )
-                )
-            conn.execute(sql.SQL("grant pg_monitor to {}").format(sql.Identifier(MONITOR_USER)))
-            conn.execute(
-                sql.SQL("create database {} owner {}").format(
-                    sql.Identifier(APP_DATABASE), sql.Identifier(APP_USER)
-                )
-            )
-            available = {row[0] for row in conn.execute("select name from pg_available_extensions")}
-        for dbname in ("postgres", APP_DATABASE):
-            with self.connect(writer.port, timeout=5, dbname=dbname) as conn:
-                for ext in EXTENSIONS:
-                    if ext in available:
-                        conn.execute(
-                            sql.SQL("create extension if not exists {}").format(sql.Identifier(ext))
-                        )
-
-    @staticmethod
-    def _has_pgaudit(conn: psycopg.Connection[Any]) -> bool:
-        row = conn.execute("select 1 from pg_settings where name = 'pgaudit.log'").fetchone()
-        return row is not None
 
     def clone_reader(self, spec: InstanceSpec, topology: Topology) -> None:
         data = self.paths.data_dir(spec.id)
