@@ -28,7 +28,9 @@ pytestmark = pytest.mark.integration
 COLLECTOR_PORTS = INTEGRATION_PORTS + 860  # the collector at +91, its PI API at +92
 DEAD = "http://127.0.0.1:1"
 RID = "db-UIPI"
-SLEEP = "select pg_sleep(?)"
+# A statement of this file's own: pg_stat_statements keeps the first text it saw for a query
+# id, and other files sleep with `select pg_sleep(n)` (`... as x` included, the same id).
+SLEEP = "select ?, pg_sleep(?)"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def sleeping_digest(ctx: UiContext, postgres: Postgres) -> dict[str, Any]:
 
     def found() -> dict[str, Any] | None:
         with postgres.connect() as conn:
-            conn.execute("select pg_sleep(1.2)")
+            conn.execute("select 'ui-pi', pg_sleep(1.2)")
         rows = main_view(ctx, RID, "db.wait_event").top_sql
         row = next((r for r in rows if r["Statement"] == SLEEP), None)
         return row if row and row["Calls/s"] != "-" else None
