@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from dashboards.headless import CHROMEDRIVER, CHROMIUM, chromium_options
-from tests.conftest import wait_for
+from tests.conftest import child_env, wait_for
 
 SCREENSHOTS_ENV = "BOREALIS_TEST_SCREENSHOTS"
 SCREENSHOT_SIZE = (1400, 1000)
@@ -54,3 +58,44 @@ def screenshot(browser: webdriver.Chrome, name: str) -> None:
     Path(directory).mkdir(parents=True, exist_ok=True)
     path = Path(directory) / f"{name}.png"
     assert browser.save_screenshot(str(path)), f"no screenshot saved to {path}"
+
+
+DEAD_PORT = 1  # privileged: nobody listens there
+
+
+def healthy(url: str) -> bool:
+    with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
+        return bool(response.status == 200)
+
+
+@contextlib.contextmanager
+def ui_alone(
+    browser: webdriver.Chrome, state: Path, port_base: int, ports: dict[str, int]
+) -> Iterator[str]:
+    """`borealis ui` alone on `port_base` (the UI at +60), its sources at `ports` (e.g.
+    {"prometheus": 9090, "collector": DEAD_PORT}); yields its URL."""
+    state.mkdir()
+    env = child_env(
+        {
+            "BOREALIS_PORTS__BASE": str(port_base),
+            **{f"BOREALIS_PORTS__{name.upper()}": str(port) for name, port in ports.items()},
+        }
+    )
+    with (state / "ui.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "borealis", "ui", "--state-dir", str(state)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port_base + 60}"
+    try:
+        wait_for(lambda: healthy(url), 30, what=f"the UI alone ({state.name})")
+        yield url
+    finally:
+        # Leave its pages first: their refresh timer would log refused requests into the
+        # session's browser log, read by later tests.
+        browser.get("about:blank")
+        browser.get_log("browser")
+        process.terminate()
+        process.wait(30)

@@ -5,9 +5,6 @@ the shared stack's Prometheus keeps running for the other tests."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,53 +12,22 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.conftest import PORT_BASE, child_env, wait_for
+from tests.conftest import PORT_BASE, wait_for
+from tests.ui.conftest import DEAD_PORT, ui_alone
 
 pytestmark = pytest.mark.ui
 
 UI_ALONE_PORTS = PORT_BASE + 4000  # the UI at +60
-DEAD_PORT = 1  # privileged: nobody listens there
 REFUSED = f"unavailable at http://127.0.0.1:{DEAD_PORT}: [Errno 111] Connection refused"
-
-
-def healthy(url: str) -> bool:
-    with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
-        return bool(response.status == 200)
 
 
 @pytest.fixture(scope="module")
 def lonely_ui(browser: webdriver.Chrome, shared_tmp: Path) -> Iterator[str]:
-    state = shared_tmp / "ui-alone"
-    state.mkdir()
-    env = child_env(
-        {
-            "BOREALIS_PORTS__BASE": str(UI_ALONE_PORTS),
-            "BOREALIS_PORTS__PROMETHEUS": str(DEAD_PORT),
-            "BOREALIS_PORTS__COLLECTOR": str(DEAD_PORT),
-            "BOREALIS_PORTS__PI": str(DEAD_PORT),
-            "BOREALIS_PORTS__ALERTMANAGER": str(DEAD_PORT),
-            "BOREALIS_PORTS__CLOUDWATCH": str(DEAD_PORT),
-            "BOREALIS_PORTS__WEBHOOK": str(DEAD_PORT),
-        }
-    )
-    with (state / "ui.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "borealis", "ui", "--state-dir", str(state)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{UI_ALONE_PORTS + 60}"
-    try:
-        wait_for(lambda: healthy(url), 30, what="the UI alone")
+    dead = ("prometheus", "collector", "pi", "alertmanager", "cloudwatch", "webhook")
+    with ui_alone(
+        browser, shared_tmp / "ui-alone", UI_ALONE_PORTS, dict.fromkeys(dead, DEAD_PORT)
+    ) as url:
         yield url
-    finally:
-        # Leave its pages first: their refresh timer would log refused requests into the
-        # session's browser log, read by later tests.
-        browser.get("about:blank")
-        browser.get_log("browser")
-        process.terminate()
-        process.wait(30)
 
 
 def status_lines(browser: webdriver.Chrome, selector: str) -> list[str]:

@@ -7,7 +7,6 @@ integration tier's series); the collector is a dead port (the I/O page does not 
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,10 +20,10 @@ from selenium.webdriver.common.by import By
 
 from dashboards.pages import io
 from tests.binaries import require_binary
-from tests.conftest import PORT_BASE, child_env, wait_for
+from tests.conftest import PORT_BASE, wait_for
 from tests.integration.test_ui_data import openmetrics
+from tests.ui.conftest import DEAD_PORT, ui_alone
 from tests.ui.test_pages import severe_console_errors
-from tests.ui.test_sources_down import DEAD_PORT, healthy
 
 pytestmark = pytest.mark.ui
 
@@ -80,34 +79,9 @@ def prometheus(shared_tmp: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def ui(browser: webdriver.Chrome, shared_tmp: Path, prometheus: str) -> Iterator[str]:
-    state = shared_tmp / "range-ui"
-    state.mkdir()
-    env = child_env(
-        {
-            "BOREALIS_PORTS__BASE": str(UI_PORTS),
-            "BOREALIS_PORTS__PROMETHEUS": str(PROMETHEUS_PORT),
-            "BOREALIS_PORTS__COLLECTOR": str(DEAD_PORT),
-            "BOREALIS_PORTS__PI": str(DEAD_PORT),
-        }
-    )
-    with (state / "ui.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "borealis", "ui", "--state-dir", str(state)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{UI_PORTS + 60}"
-    try:
-        wait_for(lambda: healthy(url), 30, what="the UI")
+    sources = {"prometheus": PROMETHEUS_PORT, "collector": DEAD_PORT, "pi": DEAD_PORT}
+    with ui_alone(browser, shared_tmp / "range-ui", UI_PORTS, sources) as url:
         yield url
-    finally:
-        # Leave its pages first: their refresh timer would log refused requests into the
-        # session's browser log, read by later tests.
-        browser.get("about:blank")
-        browser.get_log("browser")
-        process.terminate()
-        process.wait(30)
 
 
 def x_spans(browser: webdriver.Chrome) -> dict[str, float | None]:
