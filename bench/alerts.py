@@ -39,6 +39,7 @@ from psycopg.conninfo import make_conninfo
 
 from alerts.generate import GENERATED
 from bench.alarm_rules import Synthetic
+from bench.docs import write_marked
 from bench.failover import DOCS, ROOT, Stack, machine, uptime
 from core.waiting import wait_until
 from testsupport.alarm_drills import DrillTiming, drills, run_drill
@@ -288,13 +289,7 @@ def markdown(
 
 
 def write_docs(section: str) -> None:
-    text = DOCS.read_text()
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOCS.write_text(text)
+    write_marked(DOCS, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:

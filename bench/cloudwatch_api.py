@@ -24,6 +24,7 @@ import boto3
 from botocore.config import Config
 
 from alerts.cloudwatch_api import start_service
+from bench.docs import write_marked
 from bench.pi import machine, uptime
 
 BEGIN, END = "<!-- bench.cloudwatch_api:begin -->", "<!-- bench.cloudwatch_api:end -->"
@@ -150,13 +151,7 @@ def calls(client: Any, end: int) -> dict[str, Callable[[], Any]]:
 
 
 def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
+    write_marked(path, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
+from bench.docs import write_marked
 from borealis import control
 from cluster.workload import SCENARIOS, Workload
 from core.credentials import APP_DATABASE, APP_USER, Credentials
@@ -511,14 +512,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write_docs(section: str) -> None:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
+    write_marked(DOCS, BEGIN, END, section)
 
 
 def uptime() -> str:

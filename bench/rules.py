@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.docs import write_marked
 from bench.failover import DOCS, Stack, machine, uptime
 
 BEGIN, END = "<!-- bench.rules:begin -->", "<!-- bench.rules:end -->"
@@ -95,13 +96,7 @@ def markdown(results: list[dict[str, Any]], started: str, load: tuple[str, str])
 
 
 def write_docs(section: str) -> None:
-    text = DOCS.read_text()
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOCS.write_text(text)
+    write_marked(DOCS, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from bench.docs import write_marked
 from bench.failover import machine, uptime
 from core.httpapi import HttpServer
 from dashboards.app import create_app
@@ -293,13 +294,7 @@ def section(results: dict[str, Any], when: str, load_before: str, rounds: int) -
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}"
-    if BEGIN in doc and END in doc:
-        doc = doc[: doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip() + "\n\n" + block + "\n"
-    DOCS.write_text(doc)
+    write_marked(DOCS, BEGIN, END, text)
 
 
 def main(argv: list[str] | None = None) -> int:

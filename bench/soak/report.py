@@ -6,6 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.docs import write_marked
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "reliability.md"
 BEGIN, END = "<!-- bench.soak:begin -->", "<!-- bench.soak:end -->"
@@ -81,10 +83,4 @@ def markdown(r: dict[str, Any]) -> str:
 def write_docs(section: str, begin: str = BEGIN, end: str = END, heading: str = "Soak") -> None:
     """Replace the section between `begin` and `end` in docs/reliability.md (or append it
     under `## heading`)."""
-    text = DOCS.read_text() if DOCS.exists() else "# Reliability\n"
-    block = f"{begin}\n{section.rstrip()}\n{end}"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
-    DOCS.write_text(text)
+    write_marked(DOCS, begin, end, section, heading=heading, new_file="# Reliability\n")
