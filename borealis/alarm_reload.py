@@ -156,46 +156,73 @@ class StackPublisher:
             raise
         swap.commit()
 
+    def publish_alertmanager(self, alarms: AlarmSet) -> None:
+        """alertmanager.yml alone (an event subscription changed; the rules did not):
+        written once amtool accepts it, reloaded and confirmed, the old one restored when
+        the running Alertmanager refuses it."""
+        self.reloaded = []
+        paths = self.paths
+        old_config = alertmanager.write_config(self.settings, paths, alarms)
+        try:
+            self._reload_alertmanager(alertmanager.config_path(paths).read_text(encoding="utf-8"))
+        except BorealisError:
+            if old_config is not None:
+                alertmanager.config_path(paths).write_text(old_config, encoding="utf-8")
+                try:
+                    self._reload_alertmanager(None)
+                except BorealisError as exc:
+                    log.error("reloading the previous Alertmanager configuration: %s", exc)
+            raise
+
     def _reload(self, texts: dict[str, str] | None, am_text: str | None) -> None:
+        self._reload_prometheus(texts)
+        self._reload_alertmanager(am_text)
+
+    def _reload_prometheus(self, texts: dict[str, str] | None) -> None:
         paths = self.paths
         login = internal_header(self.settings)
         pid = running_pid(paths.pid_file("prometheus"), prometheus.config_path(paths))
-        if pid is not None:
-            url = self._url("prometheus")
-            groups = rule_groups(texts) if texts is not None else None
+        if pid is None:
+            return
+        url = self._url("prometheus")
+        groups = rule_groups(texts) if texts is not None else None
 
-            def rules_loaded() -> bool:
-                if groups is None:
-                    return True
-                data = json.loads(_get(f"{url}/api/v1/rules", login))["data"]
-                return {g["name"] for g in data["groups"]} == groups
+        def rules_loaded() -> bool:
+            if groups is None:
+                return True
+            data = json.loads(_get(f"{url}/api/v1/rules", login))["data"]
+            return {g["name"] for g in data["groups"]} == groups
 
-            sighup_and_confirm(
-                "Prometheus", url, pid, prefix="prometheus", took=rules_loaded, headers=login
-            )
-            self.reloaded.append("prometheus")
+        sighup_and_confirm(
+            "Prometheus", url, pid, prefix="prometheus", took=rules_loaded, headers=login
+        )
+        self.reloaded.append("prometheus")
+
+    def _reload_alertmanager(self, am_text: str | None) -> None:
+        paths = self.paths
+        login = internal_header(self.settings)
         pid = running_pid(paths.pid_file("alertmanager"), alertmanager.config_path(paths))
-        if pid is not None:
-            url = self._url("alertmanager")
+        if pid is None:
+            return
+        url = self._url("alertmanager")
+        receivers = (
+            None
+            if am_text is None
+            else {str(r["name"]) for r in yaml.safe_load(am_text)["receivers"]}
+        )
 
-            receivers = (
-                None
-                if am_text is None
-                else {str(r["name"]) for r in yaml.safe_load(am_text)["receivers"]}
-            )
+        def config_loaded() -> bool:
+            # /api/v2/status shows the configuration re-marshalled, not the file: the
+            # receivers tell the new configuration from the old.
+            if receivers is None:
+                return True
+            listed = json.loads(_get(f"{url}/api/v2/receivers", login))
+            return {str(r["name"]) for r in listed} == receivers
 
-            def config_loaded() -> bool:
-                # /api/v2/status shows the configuration re-marshalled, not the file: the
-                # receivers tell the new configuration from the old.
-                if receivers is None:
-                    return True
-                listed = json.loads(_get(f"{url}/api/v2/receivers", login))
-                return {str(r["name"]) for r in listed} == receivers
-
-            sighup_and_confirm(
-                "Alertmanager", url, pid, prefix="alertmanager", took=config_loaded, headers=login
-            )
-            self.reloaded.append("alertmanager")
+        sighup_and_confirm(
+            "Alertmanager", url, pid, prefix="alertmanager", took=config_loaded, headers=login
+        )
+        self.reloaded.append("alertmanager")
 
 
 def stack_alarm_store(settings: Settings, publisher: StackPublisher | None = None) -> AlarmStore:

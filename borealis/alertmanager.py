@@ -1,12 +1,10 @@
 """Alertmanager for the stack: its configuration (alerts.alertmanager, from the default
 alarm pack, delivering to the Borealis webhook) written under the state directory, and the
 service spec (127.0.0.1 only, no cluster listener); the routes of the event subscriptions
-(<state>/alarms/subscriptions.yml) too, and `reload_running` after they change."""
+(<state>/alarms/subscriptions.yml) too. Reloads: borealis.alarm_reload.StackPublisher."""
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ from alerts.subscription_store import load_subscriptions, subscriptions_file
 from alerts.webhook import webhook_url
 from borealis.services import ServiceSpec
 from borealis.webconfig import client_basic_auth, write_web_config
-from cluster.pgctl import is_alive, read_pid
 from core.errors import ConfigError
 from core.paths import StatePaths
 from core.settings import Settings
@@ -112,25 +109,3 @@ def service(settings: Settings, paths: StatePaths) -> ServiceSpec:
         log_file=paths.service_log("alertmanager"),
         pid_file=paths.pid_file("alertmanager"),
     )
-
-
-def _is_alertmanager(pid: int, settings: Settings) -> bool:
-    """The pid is still our Alertmanager (not a pid reused since the file was written)."""
-    try:
-        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
-    except (OSError, UnicodeDecodeError):
-        return False
-    return Path(argv0).name == Path(settings.alertmanager.binary).name
-
-
-def reload_running(settings: Settings, paths: StatePaths) -> bool:
-    """Rewrite alertmanager.yml and have the stack's running Alertmanager (its pid file)
-    reload it by SIGHUP; False when no stack has written a config or none is running."""
-    if not (directory(paths) / "alertmanager.yml").exists():
-        return False
-    prepare(settings, paths)
-    pid = read_pid(paths.pid_file("alertmanager"))
-    if pid is None or not is_alive(pid) or not _is_alertmanager(pid, settings):
-        return False
-    os.kill(pid, signal.SIGHUP)
-    return True

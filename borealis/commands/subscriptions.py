@@ -15,9 +15,11 @@ import os
 import sys
 from typing import Any
 
+from alerts.store import AlarmStore
 from alerts.subscription_store import SubscriptionStore, subscriptions_file
 from alerts.subscriptions import EventSubscription, SubscriptionError, parse_subscription
 from borealis import alertmanager
+from borealis.alarm_reload import StackPublisher
 from core.settings import Settings
 from core.trail import Caller, TrailRecord, TrailStore
 
@@ -127,11 +129,22 @@ def cmd_subscriptions(args: argparse.Namespace, settings: Settings) -> int:
         raise
     response = {"EventSubscription": result.to_rds()}
     trail.add(TrailRecord(call, caller, params, response))
-    reloaded = alertmanager.reload_running(settings, paths)
+    reloaded = _reload_alertmanager(settings)
     print(json.dumps(response, indent=2))
     if reloaded:
         print("borealis subscriptions: Alertmanager reloaded", file=sys.stderr)
     return 0
+
+
+def _reload_alertmanager(settings: Settings) -> bool:
+    """Rewrite alertmanager.yml and reload the stack's running Alertmanager (confirmed);
+    False when no stack has written a config yet or its Alertmanager does not run."""
+    paths = settings.state_paths()
+    if not alertmanager.config_path(paths).exists():
+        return False
+    publisher = StackPublisher(settings, paths)
+    publisher.publish_alertmanager(AlarmStore(paths.root).alarms())
+    return "alertmanager" in publisher.reloaded
 
 
 def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
