@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
+from botocore.config import Config
 from psycopg.conninfo import make_conninfo
 
 from testsupport.children import child_env
@@ -62,6 +64,19 @@ def borealis(
         timeout=timeout,
         env=child_env(env),
         check=False,
+    )
+
+
+def cloudwatch_client(endpoint_url: str, access_key: str = "borealis") -> Any:
+    """boto3's `cloudwatch` client against a Borealis CloudWatch API, failing at once (no
+    retries); `access_key` is the caller the trail records."""
+    return boto3.client(
+        "cloudwatch",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key="borealis",
+        config=Config(retries={"max_attempts": 1}),
     )
 
 

@@ -9,11 +9,9 @@ import json
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from tests.conftest import Stack, wait_for
+from tests.conftest import Stack, cloudwatch_client, wait_for
 
 pytestmark = pytest.mark.cluster
 NAME = "BotoWriterUp"
@@ -27,14 +25,7 @@ def get_json(url: str) -> Any:
 
 def test_a_boto3_alarm_fires_and_is_delivered_to_its_action(stack: Stack) -> None:
     services = stack.status()["services"]
-    cloudwatch = boto3.client(
-        "cloudwatch",
-        endpoint_url=services["cloudwatch"],
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    cloudwatch = cloudwatch_client(services["cloudwatch"], "x")
     writer = stack.writer()["id"]
     # Breaching while all is well: the writer is up (InstanceUp 1 >= 1).
     cloudwatch.put_metric_alarm(

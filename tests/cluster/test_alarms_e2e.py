@@ -14,13 +14,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from psycopg.conninfo import make_conninfo
 
 from tests.cluster.helpers import endpoint_dsn, fault, healthy
-from tests.conftest import Stack
+from tests.conftest import Stack, cloudwatch_client
 from testsupport.alarm_drills import Drill, drills, run_drill
 
 pytestmark = pytest.mark.cluster
@@ -69,14 +67,7 @@ BOTO_ALARM = "E2EReaderReplicaLag"
 
 @pytest.fixture
 def cloudwatch(stack: Stack) -> Iterator[Any]:
-    client = boto3.client(
-        "cloudwatch",
-        endpoint_url=stack.status()["services"]["cloudwatch"],
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    client = cloudwatch_client(stack.status()["services"]["cloudwatch"], "x")
     yield client
     client.delete_alarms(AlarmNames=[BOTO_ALARM])
 

@@ -10,15 +10,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from alerts.cloudwatch_api import start_service
 from borealis.alarm_reload import cloudwatch_backend
 from core.trail import TrailStore
-from tests.conftest import wait_for
+from tests.conftest import cloudwatch_client, wait_for
 from tests.integration.alarmstack import AlarmStack, start_alarm_stack
 
 DB1 = [{"Name": "DBInstanceIdentifier", "Value": "db1"}]
@@ -37,14 +35,7 @@ def cloudwatch(stack: AlarmStack) -> Iterator[Any]:
         prometheus_url=stack.url("prometheus"),
         alarms=cloudwatch_backend(stack.settings),
     )
-    yield boto3.client(
-        "cloudwatch",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="alice-key",
-        aws_secret_access_key="borealis",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    yield cloudwatch_client(server.url, "alice-key")
     server.stop()
 
 

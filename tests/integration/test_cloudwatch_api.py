@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from alerts.cloudwatch_api import start_service
 from core.httpapi import HttpServer
-from tests.conftest import INTEGRATION_PORTS
+from tests.conftest import INTEGRATION_PORTS, cloudwatch_client
 from tests.integration.cloudwatch_data import EXTRA_INSTANCES, KnownData, start_prometheus
 
 PROMETHEUS_PORT = INTEGRATION_PORTS + 800
@@ -39,14 +37,7 @@ def api(known: KnownData) -> Iterator[HttpServer]:
 
 @pytest.fixture(scope="module")
 def cloudwatch(api: HttpServer) -> Any:
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=api.url,
-        region_name="us-east-1",
-        aws_access_key_id="borealis",
-        aws_secret_access_key="borealis",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return cloudwatch_client(api.url)
 
 
 def at(epoch: float) -> datetime:

@@ -9,7 +9,6 @@ import urllib.request
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from selenium import webdriver
@@ -17,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from dashboards.app import PAGES
-from tests.conftest import Stack, wait_for
+from tests.conftest import Stack, cloudwatch_client, wait_for
 from tests.ui.conftest import screenshot
 from tests.ui.test_pages import choose, open_page, severe_console_errors
 
@@ -25,13 +24,7 @@ pytestmark = pytest.mark.ui
 
 
 def cloudwatch(stack: Stack) -> Any:
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=stack.status()["services"]["cloudwatch"],
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    return cloudwatch_client(stack.status()["services"]["cloudwatch"], "x")
 
 
 def type_into(browser: webdriver.Chrome, component_id: str, text: str) -> None:

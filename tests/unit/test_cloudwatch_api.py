@@ -18,10 +18,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from alerts.cloudwatch import CLUSTER_DIMENSION
@@ -30,7 +28,7 @@ from alerts.cloudwatch_api.expressions import evaluate
 from alerts.cloudwatch_api.series import DIMENSION_LABELS, UNITS, catalogue
 from core.httpapi import ApiError, HttpServer
 from core.settings import Settings
-from tests.conftest import PORT_BASE, wait_for
+from tests.conftest import PORT_BASE, cloudwatch_client, wait_for
 
 TARGET = "GraniteServiceVersion20100801."
 NOWHERE = "http://127.0.0.1:9"  # no Prometheus: the alarm side does not need one
@@ -45,14 +43,7 @@ def api() -> Iterator[HttpServer]:
 
 @pytest.fixture
 def cloudwatch(api: HttpServer) -> Any:
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=api.url,
-        region_name="us-east-1",
-        aws_access_key_id="borealis",
-        aws_secret_access_key="borealis",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return cloudwatch_client(api.url)
 
 
 def put_cpu_alarm(cloudwatch: Any, name: str, **extra: Any) -> None:
@@ -391,14 +382,7 @@ def test_run_serves_on_ports_cloudwatch_until_stopped(tmp_path: Path) -> None:
             return bool(json.loads(response.read()) == {"status": "ok"})
 
     wait_for(healthy, 15, what="the cloudwatch service's /healthz")
-    client = boto3.client(
-        "cloudwatch",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="borealis",
-        aws_secret_access_key="borealis",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    client = cloudwatch_client(url)
     assert client.describe_alarms()["MetricAlarms"] == []
     stop.set()
     thread.join(10)
