@@ -106,6 +106,7 @@ def run(
         memory.start()
         alerts = AlertWatcher(f"http://127.0.0.1:{stack.ports.port('alertmanager')}")
         alerts.start()
+        stack.wait_alarms_armed(args.heal_timeout)
         injector = Injector(stack, random.Random(seed), hold)
         kinds = tuple(k for k in KINDS if k in args.kinds.split(","))
         deadline = time.monotonic() + args.minutes * 60

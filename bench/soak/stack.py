@@ -3,9 +3,12 @@ driven through the supervisor's control socket (what `borealis fault` sends)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +93,26 @@ class SoakStack(Stack):
             interval=0.3,
             what=f"the {service} service healthy again",
             retry_on=(BorealisError,),
+        )
+
+    def wait_alarms_armed(self, timeout: float) -> None:
+        """Until Prometheus evaluates the failover alarm as OK for this cluster: a fault
+        injected before the alarm has its first datapoints (a stack just up) cannot fire it."""
+        query = urllib.parse.urlencode(
+            {"query": 'alarm:state{alarm_name="BorealisWriterFailover"} == 0'}
+        )
+        url = f"http://127.0.0.1:{self.ports.port('prometheus')}/api/v1/query?{query}"
+
+        def armed() -> bool:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return bool(json.load(response)["data"]["result"])
+
+        wait_until(
+            armed,
+            timeout=timeout,
+            interval=1.0,
+            what="the failover alarm evaluated OK",
+            retry_on=(OSError, ValueError, KeyError),
         )
 
     def dsn(self, port_name: str = "cluster_endpoint") -> str:
