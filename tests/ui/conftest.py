@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 from dashboards.headless import CHROMEDRIVER, CHROMIUM, chromium_options
 from tests.conftest import child_env, wait_for
@@ -61,6 +62,31 @@ def screenshot(browser: webdriver.Chrome, name: str) -> None:
 
 
 DEAD_PORT = 1  # privileged: nobody listens there
+
+
+def choose(browser: webdriver.Chrome, dropdown: str, label: str) -> None:
+    """Pick `label` in the Dash dropdown `dropdown`: open it, then click the option.
+
+    The click is the DOM's, after scrolling the option to the middle of its list: a pointer
+    click lands on the list's search box when the option sits under it (Dash 3 draws the
+    search box over the top of the scrolled list).
+    """
+    browser.find_element(By.ID, dropdown).click()
+    option = wait_for(
+        lambda: next(
+            (
+                o
+                for o in browser.find_elements(By.CSS_SELECTOR, "[role='option']")
+                if o.text == label
+            ),
+            None,
+        ),
+        10,
+        what=f"{label!r} among the choices of {dropdown}",
+    )
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", option
+    )
 
 
 def healthy(url: str) -> bool:

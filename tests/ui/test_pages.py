@@ -10,7 +10,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import Stack, wait_for
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import choose, screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -162,24 +162,6 @@ def test_events_page_highlights_a_requested_failover(
     assert "253, 226, 225" in background
     screenshot(browser, "events")
     assert severe_console_errors(browser) == []
-
-
-def choose(browser: webdriver.Chrome, dropdown: str, value: str) -> None:
-    """Pick `value` in a Dash dropdown: open it, click the option."""
-    browser.find_element(By.CSS_SELECTOR, f"#{dropdown}").click()
-    option = wait_for(
-        lambda: next(
-            (
-                o
-                for o in browser.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
-                if o.text == value
-            ),
-            None,
-        ),
-        10,
-        what=f"{value} among the choices of {dropdown}",
-    )
-    option.click()
 
 
 def test_events_filters_narrow_the_table_and_the_timeline_shows_roles(

@@ -13,7 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from tests.conftest import Stack, wait_for
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import choose, screenshot
 from tests.ui.test_pages import severe_console_errors
 
 pytestmark = pytest.mark.ui
@@ -23,20 +23,6 @@ SLEEP = "select pg_sleep(?)"
 
 def text_of(browser: webdriver.Chrome, selector: str) -> str:
     return " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, selector))
-
-
-def choose(browser: webdriver.Chrome, dropdown: str, label: str) -> None:
-    """Open a dropdown and click one of its options."""
-    browser.find_element(By.ID, dropdown).click()
-    option = wait_for(
-        lambda: next(
-            (o for o in browser.find_elements(By.XPATH, "//*[@role='option']") if o.text == label),
-            None,
-        ),
-        10,
-        what=f"the option {label!r}",
-    )
-    option.click()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ metrics SDK's real OTLP/HTTP exporter to a local receiver that decodes the proto
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 
 import pytest
@@ -16,7 +17,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from collector.otlp_metrics import OtlpMetricsExporter, unit_for
-from tests.conftest import INTEGRATION_PORTS
+from tests.conftest import INTEGRATION_PORTS, wait_for
 from testsupport.otlp import OtlpReceiver
 
 RECEIVER_PORT = INTEGRATION_PORTS + 820
@@ -46,6 +47,18 @@ class Changing(Collector):
             lag.add_metric(["c1", "c1-instance-2", "reader", "local-1b"], self.lag)
             families.append(lag)
         return families
+
+
+@pytest.fixture(autouse=True)
+def no_exporter_thread_left() -> Iterator[None]:
+    """Each test waits for the SDK's retries to end: its backoff draws from the global `random`,
+    which hypothesis, running later in the same process, takes for a strategy's misuse."""
+    yield
+    wait_for(
+        lambda: not any(t.name.startswith("otlp-metrics") for t in threading.enumerate()),
+        30,
+        what="the OTLP exporter's threads to end",
+    )
 
 
 @pytest.fixture
