@@ -8,6 +8,7 @@ expression through its `$scope`, and rates use Grafana's `$__rate_interval`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as gd
@@ -21,6 +22,7 @@ from grafana_foundation_sdk.models import dashboard as md
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from dashboards.grafana.provisioning import PROMETHEUS_UID
+from dashboards.palette import WAIT_TYPE_COLORS
 from dashboards.queries.model import (
     Annotation,
     Board,
@@ -78,6 +80,26 @@ def _limit_line(name: str) -> list[md.DynamicConfigValue]:
     ]
 
 
+def _fixed_color(color: str) -> list[md.DynamicConfigValue]:
+    return [md.DynamicConfigValue("color", {"fixedColor": color, "mode": "fixed"})]
+
+
+def wait_type_pattern(wait_type: str) -> str:
+    """The series names of one wait type's events (`IO:DataFileRead`) and of the type itself."""
+    return f"^{re.escape(wait_type)}(:.*)?$"
+
+
+def _wait_colors(series: timeseries.Panel, slices: str) -> timeseries.Panel:
+    """The console's colour for every wait type (dashboards/palette.py): by series name when
+    the panel is sliced by wait type, by a name pattern (`IO:...`) when by wait event."""
+    for wait_type, color in WAIT_TYPE_COLORS.items():
+        if slices == "type":
+            series = series.override_by_name(wait_type, _fixed_color(color))
+        else:
+            series = series.override_by_regexp(wait_type_pattern(wait_type), _fixed_color(color))
+    return series
+
+
 # Tables show instant values: the time column says nothing.
 HIDE_TIME = md.DataTransformerConfig(
     id_val="organize", options={"excludeByName": {"Time": True}, "renameByName": {}}
@@ -105,6 +127,8 @@ def _visual(panel: Panel) -> PanelBuilder:
     )
     if panel.stacked:
         series = series.stacking(StackingConfig().mode(common.StackingMode.NORMAL))
+    if panel.wait_slices is not None:
+        series = _wait_colors(series, panel.wait_slices)
     for name in panel.limit_lines:
         series = series.override_by_name(name, _limit_line(name))
     return series

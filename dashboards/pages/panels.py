@@ -63,7 +63,7 @@ def panel_figures(
                 minimum=panel.minimum,
                 shading=shading,
                 # One colour per wait type on every page.
-                colors=palette.wait_color if "wait_event_type" in panel.legend else None,
+                colors=palette.wait_color if panel.wait_slices else None,
             )
         )
     return out

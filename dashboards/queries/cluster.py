@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dashboards.queries.model import BLUE, GREEN, ORANGE, RED, Board, Panel, Query
+from dashboards.queries.model import (
+    BLUE,
+    GREEN,
+    ORANGE,
+    RED,
+    WAIT_TYPE_LEGEND,
+    Board,
+    Panel,
+    Query,
+)
 
 NATIVE_SCOPE = (("cluster", "cluster"), ("instance", "db_instance"), ("role", "role"))
 NATIVE_SOURCE = "borealis_up"
@@ -78,7 +87,7 @@ DB_LOAD_BY_WAIT = Panel(
     (
         Query(
             "sum by (wait_event_type) (rate(borealis_db_load_seconds_total{$scope}[$window]))",
-            "{wait_event_type}",
+            WAIT_TYPE_LEGEND,
         ),
     ),
     "short",

@@ -4,7 +4,15 @@ it, from the active-session-seconds counters (rate() is AAS)."""
 from __future__ import annotations
 
 from dashboards.queries.cluster import NATIVE_SCOPE, NATIVE_SOURCE
-from dashboards.queries.model import ORANGE, RED, Board, Panel, Query
+from dashboards.queries.model import (
+    ORANGE,
+    RED,
+    WAIT_EVENT_LEGEND,
+    WAIT_TYPE_LEGEND,
+    Board,
+    Panel,
+    Query,
+)
 
 LOAD_THRESHOLDS = ((4, ORANGE), (8, RED))
 VCPU = Query(
@@ -20,7 +28,7 @@ def _load(counter: str, by: str, legend: str) -> Query:
 DB_LOAD_BY_WAIT_TYPE = Panel(
     "DB load by wait type, with Max vCPU",
     (
-        _load("borealis_db_load_seconds_total", "wait_event_type", "{wait_event_type}"),
+        _load("borealis_db_load_seconds_total", "wait_event_type", WAIT_TYPE_LEGEND),
         VCPU,
     ),
     "short",
@@ -37,7 +45,7 @@ DB_LOAD_BY_EVENT = Panel(
         _load(
             "borealis_db_load_seconds_total",
             "wait_event_type, wait_event",
-            "{wait_event_type}:{wait_event}",
+            WAIT_EVENT_LEGEND,
         ),
         VCPU,
     ),

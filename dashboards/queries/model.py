@@ -30,6 +30,9 @@ UNIT_LABELS = {
 }
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
+# The legends of series sliced by wait type and by wait event.
+WAIT_TYPE_LEGEND = "{wait_event_type}"
+WAIT_EVENT_LEGEND = "{wait_event_type}:{wait_event}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,18 @@ class Panel:
     @property
     def legend(self) -> str:
         return self.queries[0].legend
+
+    @property
+    def wait_slices(self) -> str | None:
+        """What the panel's series are named after when they are waits: `type` (one series
+        per wait type) or `event` (`type:event`); None for any other panel. Both the console
+        and Grafana colour such series with the wait palette."""
+        legends = {q.legend for q in self.queries}
+        if WAIT_EVENT_LEGEND in legends:
+            return "event"
+        if WAIT_TYPE_LEGEND in legends:
+            return "type"
+        return None
 
     @property
     def unit_label(self) -> str:

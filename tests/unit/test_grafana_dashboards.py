@@ -17,7 +17,7 @@ from grafana_foundation_sdk.models import dashboard as md
 
 from alerts import generate as rules_generate
 from alerts.cloudwatch import CLUSTER_METRICS, INSTANCE_METRICS, cloudwatch_snake
-from dashboards import queries
+from dashboards import palette, queries
 from dashboards.grafana import generate
 from dashboards.grafana.provisioning import (
     ALERTMANAGER_UID,
@@ -301,3 +301,60 @@ def test_failover_and_restart_annotations_mark_a_change_across_a_long_gap(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def wait_panels() -> list[tuple[str, dict[str, Any]]]:
+    """(dashboard uid, panel) for every committed panel with a series named by its wait type."""
+    return [
+        (uid, panel)
+        for uid, model in DASHBOARDS.items()
+        for panel in panels(model)
+        if any("{{wait_event_type}}" in t.get("legendFormat", "") for t in panel["targets"])
+    ]
+
+
+def fixed_colors(panel: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(matcher id, matcher option, fixed colour) of the panel's colour overrides."""
+    return [
+        (o["matcher"]["id"], o["matcher"]["options"], p["value"]["fixedColor"])
+        for o in panel["fieldConfig"]["overrides"]
+        for p in o["properties"]
+        if p["id"] == "color" and p["value"].get("mode") == "fixed"
+    ]
+
+
+def color_of(panel: dict[str, Any], series_name: str) -> str | None:
+    """The fixed colour Grafana gives the series `series_name`: the first override matching it
+    by name or by regular expression (Grafana applies them in order; a later one would win,
+    so exactly one must match)."""
+    found = [
+        color
+        for kind, option, color in fixed_colors(panel)
+        if (kind == "byName" and option == series_name)
+        or (kind == "byRegexp" and re.search(option, series_name))
+    ]
+    assert len(found) <= 1, (panel["title"], series_name, found)
+    return found[0] if found else None
+
+
+def test_db_load_by_wait_panels_use_the_consoles_colour_per_wait_type() -> None:
+    found = wait_panels()
+    titles = {(uid, p["title"]) for uid, p in found}
+    assert ("borealis-overview", "DB load by wait event type (AAS)") in titles
+    assert ("borealis-performance-insights", "DB load by wait type, with Max vCPU") in titles
+    assert ("borealis-performance-insights", "DB load by wait event") in titles
+    for uid, panel in found:
+        by_event = any(
+            "{{wait_event_type}}:{{wait_event}}" in t.get("legendFormat", "")
+            for t in panel["targets"]
+        )
+        for wait_type, color in palette.WAIT_TYPE_COLORS.items():
+            names = [f"{wait_type}:SomeEvent", f"{wait_type}:{wait_type}"] if by_event else []
+            for name in [wait_type, *names]:
+                assert color_of(panel, name) == color, (uid, panel["title"], name)
+        # Not a wait: Grafana's own palette (the Max vCPU line keeps its red override).
+        assert color_of(panel, "select 1") is None
+        assert color_of(panel, "Max vCPU") in (None, "red")
+        # One colour override per wait type, none for a type the console does not know.
+        colored = {c for _, _, c in fixed_colors(panel)} - {"red"}
+        assert colored == set(palette.WAIT_TYPE_COLORS.values()), (uid, panel["title"])
