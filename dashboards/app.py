@@ -24,6 +24,8 @@ body { font-family: system-ui, sans-serif; margin: 0; }
 .card { background: #fff; border-left: 4px solid #888; margin: 6px 0; padding: 6px; }
 .card.role-writer { border-left-color: #ff9900; }
 .card.state-down { background: #fde2e1; }
+.card.chosen { outline: 2px solid #1f77b4; }
+.card.dimmed { opacity: 0.45; }
 .unavailable { color: #b00020; background: #fde2e1; padding: 6px 10px; margin: 6px 0;
                border-radius: 4px; font-weight: bold; }
 .unavailable:empty { display: none; }

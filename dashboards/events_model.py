@@ -9,16 +9,22 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from core.events import SourceType
 from dashboards.data import Series
 from dashboards.figures import empty_note
 
-# 1 while an instance is the writer, 0 while a reader; one series per instance across roles.
-WRITER_BY_INSTANCE = "max by (db_instance) (borealis_instance_is_writer)"
 ROLE_COLOURS = {"writer": "#ff9900", "reader": "#1f77b4"}
 FAILOVER_DONE = "RDS-EVENT-0071"
 RESTARTED = "RDS-EVENT-0006"
 MARKERS = {FAILOVER_DONE: ("failover", "#d62728"), RESTARTED: ("reboot", "#555555")}
 ALL = ""  # a dropdown's "any" value
+
+
+def writer_by_instance(matchers: str = "") -> str:
+    """1 while an instance is the writer, 0 while a reader: one series per instance across
+    roles, for the instance filter's PromQL matchers ("" for every instance)."""
+    selector = f"{{{matchers}}}" if matchers else ""
+    return f"max by (db_instance) (borealis_instance_is_writer{selector})"
 
 
 def event_time(event_row: dict[str, Any]) -> float:
@@ -54,6 +60,16 @@ def filter_rows(
             continue
         out.append(row)
     return out
+
+
+def for_instance(rows: Sequence[dict[str, Any]], instance: str | None) -> list[dict[str, Any]]:
+    """The rows of the chosen instance's events and every cluster-level event (a failover,
+    the cluster's creation); every row when no instance is chosen."""
+    if not instance:
+        return list(rows)
+    return [
+        row for row in rows if row["Type"] != SourceType.DB_INSTANCE or row["Source"] == instance
+    ]
 
 
 def options(

@@ -146,6 +146,18 @@ def by_instance(series: Sequence[Series]) -> dict[str, float]:
     }
 
 
+def alerts_for(alerts: Sequence[dict[str, Any]], instance: str | None) -> list[dict[str, Any]]:
+    """The chosen instance's alerts and those about no one instance (the cluster's, the
+    collector's); every alert when no instance is chosen."""
+    if not instance:
+        return list(alerts)
+    return [
+        alert
+        for alert in alerts
+        if (alert.get("labels") or {}).get("db_instance") in (None, "", instance)
+    ]
+
+
 def alert_state(alert: dict[str, Any]) -> str:
     """firing, silenced (by a silence) or inhibited (by another alert), as Alertmanager says."""
     status = alert.get("status") or {}

@@ -95,8 +95,8 @@ def layout(ctx: UiContext) -> Any:
 def rows_for(
     ctx: UiContext, filters: dict[str, str | None]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Every event of the shown range (for the dropdowns' choices), those the filters keep,
-    and what went wrong."""
+    """Every event of the shown range for the instance filter (the chosen instance's and the
+    cluster's; for the dropdowns' choices), those the filters keep, and what went wrong."""
     end = ctx.end_s
     start = None if end is None else end - ctx.window_s
     # The collector answers "the last N minutes": enough to reach back to the range's start.
@@ -105,7 +105,9 @@ def rows_for(
         every = figures.event_rows(ctx.collector.events(max(minutes, 1.0)))
     except DataUnavailable as exc:
         return [], [], [str(exc)]
-    every = events_model.filter_rows(every, start=start, end=end)
+    every = events_model.for_instance(
+        events_model.filter_rows(every, start=start, end=end), ctx.instance
+    )
     kept = events_model.filter_rows(
         every,
         source_type=filters.get("source_type"),
@@ -120,7 +122,7 @@ def timeline(ctx: UiContext, every: list[dict[str, Any]], problems: list[str]) -
     unavailable = None
     try:
         series = ctx.prometheus.query_range(
-            events_model.WRITER_BY_INSTANCE, ctx.window_s, ctx.step, ctx.end_s
+            events_model.writer_by_instance(ctx.matchers), ctx.window_s, ctx.step, ctx.end_s
         )
     except DataUnavailable as exc:
         series, unavailable = [], str(exc)
@@ -150,18 +152,14 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.EVENTS_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.TIME_RANGE, "data"),
+        Input(ids.INSTANCE_FILTER, "value"),
         *(Input(component_id, "value") for component_id, _, _ in FILTERS),
         Input(ids.EVENTS_SEARCH, "value"),
     )
-    def refresh(
-        _: int,
-        shown: dict[str, Any] | None,
-        source_type: str | None,
-        category: str | None,
-        event_id: str | None,
-        text: str | None,
-    ) -> tuple[Any, ...]:
-        view = ctx.showing(timerange.resolve(shown))
+    def refresh(*values: Any) -> tuple[Any, ...]:
+        # The timer's tick, the range, the instance filter, the three dropdowns, the text.
+        _, shown, instance, source_type, category, event_id, text = values
+        view = ctx.showing(timerange.resolve(shown), instance)
         filters = {
             "source_type": source_type,
             "category": category,

@@ -8,11 +8,11 @@ from typing import Any
 
 from dash import Dash, Input, Output, dash_table, dcc, html
 
-from dashboards import figures, ids, overview_model, queries, rangebar, timerange
+from dashboards import events_model, figures, ids, overview_model, queries, rangebar, timerange
 from dashboards.context import UiContext
 from dashboards.data import DataUnavailable, Series
 from dashboards.pages.events import table
-from dashboards.pages.panels import status_line
+from dashboards.pages.panels import panel_figures, status_line
 
 PATH = "/"
 TITLE = "Overview"
@@ -65,13 +65,18 @@ def layout(ctx: UiContext) -> Any:
     )
 
 
-def instance_card(target: dict[str, Any]) -> Any:
+def instance_card(target: dict[str, Any], chosen: str | None = None) -> Any:
+    """An instance's card; with an instance filter set, the chosen one is highlighted
+    (`chosen`) and the others dimmed (`dimmed`)."""
     state = "up" if target.get("up") else "down"
     tier = target.get("tier")
     tier_text = f" · tier {tier}" if tier is not None else ""
+    focus = ""
+    if chosen:
+        focus = " chosen" if target["db_instance"] == chosen else " dimmed"
     return html.Div(
         [html.B(target["db_instance"]), html.Div(f"{target['role']} · {state}{tier_text}")],
-        className=f"card role-{target['role']} state-{state}",
+        className=f"card role-{target['role']} state-{state}{focus}",
     )
 
 
@@ -85,13 +90,15 @@ def segment_card(segment: overview_model.Segment) -> Any:
 
 
 def topology_cards(
-    targets: list[dict[str, Any]], segments: Sequence[overview_model.Segment] = ()
+    targets: list[dict[str, Any]],
+    segments: Sequence[overview_model.Segment] = (),
+    chosen: str | None = None,
 ) -> list[Any]:
     return [
         html.Div(
             [
                 html.H4(column.az),
-                *(instance_card(t) for t in column.instances),
+                *(instance_card(t, chosen) for t in column.instances),
                 *(segment_card(s) for s in column.segments),
             ],
             className="az-column",
@@ -118,6 +125,10 @@ def _query(ctx: UiContext, expr: str, problems: Problems) -> list[Series]:
 
 
 def refresh_overview(ctx: UiContext) -> tuple[Any, ...]:
+    """Every part of the page. With an instance filter set (`ctx.instance`) the per-instance
+    parts (key numbers, DB load, events, alerts) keep the chosen instance's (and the
+    cluster's events and alerts); the topology highlights it and still shows every instance,
+    segment and endpoint."""
     problems = Problems()
     try:
         targets = ctx.collector.targets()
@@ -126,41 +137,29 @@ def refresh_overview(ctx: UiContext) -> tuple[Any, ...]:
         problems.add(exc)
     azs = sorted({t["az"] for t in targets if t.get("az")})
     segments = overview_model.segments(_query(ctx, overview_model.STANDBYS, problems), azs)
-    cards = topology_cards(targets, segments if targets else [])
+    cards = topology_cards(targets, segments if targets else [], ctx.instance)
     endpoints = overview_model.endpoint_rows(ctx.endpoints, targets) if targets else []
     values = {
         number.column: overview_model.by_instance(_query(ctx, number.expr, problems))
         for number in overview_model.KEY_NUMBERS
     }
-    instances = sorted(t["db_instance"] for t in targets)
-    numbers = overview_model.key_number_rows(instances, values)
-    panel = queries.DB_LOAD_BY_WAIT
-    unavailable = None
-    try:
-        series = ctx.prometheus.query_range(panel.expr, ctx.window_s, ctx.step, ctx.end_s)
-    except DataUnavailable as exc:
-        series, unavailable = [], str(exc)
-        problems.add(exc)
-    # Stacked: the areas add up to the total DB load, as PI draws it.
-    load = figures.time_series_figure(
-        series,
-        title=panel.title,
-        unit=panel.unit_label,
-        legend=panel.legend,
-        stacked=True,
-        unavailable=unavailable,
-        x_range=ctx.x_range,
-        revision=ctx.range_key,
+    instances = sorted(
+        t["db_instance"] for t in targets if not ctx.instance or t["db_instance"] == ctx.instance
     )
+    numbers = overview_model.key_number_rows(instances, values)
+    # Stacked by wait type in the wait palette, for the chosen instance (or all).
+    [load] = panel_figures(ctx, [queries.DB_LOAD_BY_WAIT], problems=problems)
     try:
-        rows = figures.event_rows(ctx.collector.events(ctx.window_s / 60))[:LATEST_EVENTS]
+        every = figures.event_rows(ctx.collector.events(ctx.window_s / 60))
+        rows = events_model.for_instance(every, ctx.instance)[:LATEST_EVENTS]
     except DataUnavailable as exc:
         rows = []
         problems.add(exc)
     alerts: list[dict[str, str]] = []
     if ctx.alertmanager is not None:
         try:
-            alerts = overview_model.alert_rows(ctx.alertmanager.alerts())
+            firing = overview_model.alerts_for(ctx.alertmanager.alerts(), ctx.instance)
+            alerts = overview_model.alert_rows(firing)
         except DataUnavailable as exc:
             problems.add(exc)
     return cards, endpoints, numbers, alerts, load, rows, status_line(problems)
@@ -177,8 +176,9 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.OVERVIEW_STATUS, "children"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.TIME_RANGE, "data"),
+        Input(ids.INSTANCE_FILTER, "value"),
     )
-    def refresh(_: int, shown: dict[str, Any] | None) -> tuple[Any, ...]:
-        return refresh_overview(ctx.showing(timerange.resolve(shown)))
+    def refresh(_: int, shown: dict[str, Any] | None, instance: str | None) -> tuple[Any, ...]:
+        return refresh_overview(ctx.showing(timerange.resolve(shown), instance))
 
     rangebar.register_zoom(app, [ids.LOAD_GRAPH])

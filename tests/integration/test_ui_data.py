@@ -369,6 +369,23 @@ def test_overview_page_shows_cards_load_and_latest_events(prometheus: str, colle
     assert [r["EventId"] for r in rows] == ["RDS-EVENT-0071", "RDS-EVENT-0073"]  # newest first
 
 
+def test_overview_page_follows_the_instance_filter(prometheus: str, collector: str) -> None:
+    ui_2 = replace(context(prometheus, collector), instance="ui-2")
+    cards, _, numbers, _, load, rows, status = overview.refresh_overview(ui_2)
+    assert status == []
+    # ui-1 is not chosen: still on the topology (dimmed), out of the per-instance parts.
+    drawn = json.dumps([c.to_plotly_json() for c in cards], default=str)
+    assert "ui-1" in drawn and "dimmed" in drawn
+    assert numbers == []
+    assert load.data == ()
+    # The cluster's failovers stay; ui-1's restart (three hours ago) is out of range anyway.
+    assert [r["EventId"] for r in rows] == ["RDS-EVENT-0071", "RDS-EVENT-0073"]
+    ui_1 = replace(context(prometheus, collector), instance="ui-1")
+    _, _, numbers, _, load, _, _ = overview.refresh_overview(ui_1)
+    assert [n["Instance"] for n in numbers] == ["ui-1"]
+    assert [t.name for t in load.data] == ["CPU"]
+
+
 def test_overview_page_with_prometheus_down_keeps_the_collector_parts(collector: str) -> None:
     cards, _, _, _, load, rows, status = overview.refresh_overview(context(DEAD, collector))
     assert texts(status) == [f"Prometheus unavailable at {DEAD}: [Errno 111] Connection refused"]
@@ -406,6 +423,23 @@ def test_events_page_rows_for_a_range_and_filters(
     assert problems == []
     assert [r["EventId"] for r in rows] == expected
     assert len(every) == (3 if window_s > 3 * 3600 else 2)
+
+
+@pytest.mark.parametrize(
+    ("instance", "expected"),
+    [
+        ("ui-1", ["RDS-EVENT-0071", "RDS-EVENT-0073", "RDS-EVENT-0006"]),
+        ("ui-2", ["RDS-EVENT-0071", "RDS-EVENT-0073"]),  # the cluster's events only
+    ],
+)
+def test_events_page_follows_the_instance_filter(
+    prometheus: str, collector: str, instance: str, expected: list[str]
+) -> None:
+    ctx = replace(context(prometheus, collector), window_s=36000, instance=instance)
+    every, rows, problems = events.rows_for(ctx, {})
+    assert problems == []
+    assert [r["EventId"] for r in rows] == expected
+    assert len(every) == len(expected)
 
 
 def test_events_page_absolute_range_leaves_out_later_events(

@@ -9,10 +9,12 @@ from dashboards.events_model import (
     ALL,
     ROLE_COLOURS,
     filter_rows,
+    for_instance,
     markers,
     options,
     role_spans,
     timeline_figure,
+    writer_by_instance,
 )
 
 T0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC).timestamp()
@@ -118,3 +120,18 @@ def test_timeline_says_why_it_is_empty() -> None:
     fig = timeline_figure([], 1.0, unavailable="Prometheus unavailable at x: refused")
     assert fig.data == ()
     assert [a.text for a in fig.layout.annotations] == ["Prometheus unavailable at x: refused"]
+
+
+def test_the_instance_filter_keeps_its_events_and_the_clusters() -> None:
+    assert ids(for_instance(ROWS, "i-1")) == ["RDS-EVENT-0071", "RDS-EVENT-0006"]
+    assert ids(for_instance(ROWS, "i-3")) == ["RDS-EVENT-0071", "BOREALIS-EVENT-0152"]
+    assert ids(for_instance(ROWS, "i-9")) == ["RDS-EVENT-0071"]
+    assert for_instance(ROWS, None) == ROWS
+    assert for_instance(ROWS, ALL) == ROWS
+
+
+def test_the_timeline_query_takes_the_instance_filter() -> None:
+    assert writer_by_instance() == "max by (db_instance) (borealis_instance_is_writer)"
+    assert writer_by_instance('db_instance="i-1"') == (
+        'max by (db_instance) (borealis_instance_is_writer{db_instance="i-1"})'
+    )

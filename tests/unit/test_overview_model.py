@@ -12,12 +12,14 @@ from dashboards.data import Series
 from dashboards.overview_model import (
     KEY_NUMBERS,
     alert_rows,
+    alerts_for,
     by_instance,
     endpoint_rows,
     key_number_rows,
     segments,
     topology,
 )
+from dashboards.pages.overview import topology_cards
 
 AZS = ["local-1a", "local-1b", "local-1c"]
 
@@ -134,3 +136,32 @@ def test_the_collectors_targets_carry_each_instances_tier(tmp_path: Path) -> Non
     tiers = {t.db_instance: t.tier for t in targets_from_state(paths)}
     assert tiers == {i.id: i.tier for i in topology.instances}
     assert sorted(tiers.values()) == [0, 1, 1]
+
+
+def test_the_instance_filter_keeps_its_alerts_and_those_of_no_one_instance() -> None:
+    alerts = [
+        {"labels": {"alertname": "Lag", "db_instance": "i-2"}},
+        {"labels": {"alertname": "Cpu", "db_instance": "i-1"}},
+        {"labels": {"alertname": "CollectorDown"}},
+    ]
+    names = [a["labels"]["alertname"] for a in alerts_for(alerts, "i-1")]
+    assert names == ["Cpu", "CollectorDown"]
+    assert alerts_for(alerts, None) == alerts
+
+
+def card_classes(cards: list[object]) -> dict[str, str]:
+    """Instance name -> its card's classes, from the rendered topology."""
+    out = {}
+    for column in cards:
+        for card in column.children[1:]:  # type: ignore[attr-defined]
+            out[card.children[0].children] = card.className
+    return out
+
+
+def test_the_topology_highlights_the_chosen_instance_and_keeps_the_others() -> None:
+    targets = [target("i-1", "writer", AZS[0]), target("i-2", "reader", AZS[1])]
+    chosen = card_classes(topology_cards(targets, [], "i-2"))
+    assert chosen["i-2"].split()[-1] == "chosen"
+    assert chosen["i-1"].split()[-1] == "dimmed"
+    every = card_classes(topology_cards(targets, []))
+    assert not any({"chosen", "dimmed"} & set(c.split()) for c in every.values())
