@@ -152,12 +152,15 @@ def register(app: Dash, ctx: UiContext) -> None:
         Output(ids.PI_DRILL_STATS, "style"),
         Output(ids.PI_DRILL_TABLE, "data"),
         Output(ids.PI_DRILL_STATUS, "children"),
+        # The timer too, as the main graphs: an open drill-down follows a relative range
+        # and stops with them when auto-refresh is paused (the timer is then disabled).
+        Input(ids.REFRESH, "n_intervals"),
         Input(ids.PI_URL, "search"),
         Input(ids.INSTANCE_FILTER, "value"),
         Input(ids.TIME_RANGE, "data"),
     )
     def drill_down(
-        search: str | None, instance: str | None, shown: dict[str, Any] | None
+        _tick: int, search: str | None, instance: str | None, shown: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         identifier, _ = pi_target(ctx, instance)
         chosen = state.parse(search)
