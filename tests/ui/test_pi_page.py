@@ -5,13 +5,16 @@ periods compared; no console errors."""
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
+from core.settings_sections import UiSettings
 from tests.conftest import Stack, wait_for
 from tests.ui.conftest import choose, screenshot
 from tests.ui.test_pages import severe_console_errors
@@ -154,4 +157,102 @@ def test_two_periods_side_by_side_with_top_movers(
     assert "Period B" in text_of(browser, "#pi-compare-b .gtitle")
     assert "new" in text_of(browser, "#pi-movers")  # nothing slept a day ago
     assert "compare=1d" in browser.current_url
+    assert severe_console_errors(browser) == []
+
+
+# Counts the UI's callback requests that redraw the drill-down's graph (Dash posts each to
+# /_dash-update-component, naming its outputs in the body).
+COUNT_DRILL_REQUESTS_JS = """
+if (!window.__drillRequests) {
+  window.__drillRequests = {count: 0};
+  const original = window.fetch;
+  window.fetch = function (resource, init) {
+    const url = String(resource && resource.url ? resource.url : resource);
+    const body = init && typeof init.body === 'string' ? init.body : '';
+    if (url.includes('_dash-update-component') && body.includes('pi-drill-graph.figure')) {
+      window.__drillRequests.count += 1;
+    }
+    return original.apply(this, arguments);
+  };
+}
+"""
+DRILL_X_END_JS = """
+const plot = document.querySelector('#pi-drill-graph .js-plotly-plot');
+return plot && plot._fullLayout ? String(plot._fullLayout.xaxis.range[1]) : null;
+"""
+
+
+def open_wait_drill(browser: webdriver.Chrome, stack: Stack) -> None:
+    open_pi(browser, stack, "?range=15m&wait=Timeout%3APgSleep")
+
+
+def open_digest_drill(browser: webdriver.Chrome, stack: Stack) -> None:
+    open_pi(browser, stack, "?range=15m")
+
+    def sleep_cell() -> WebElement | None:
+        cells = browser.find_elements(By.CSS_SELECTOR, "#pi-top-sql td")
+        return next((c for c in cells if c.text == SLEEP), None)
+
+    cell = wait_for(sleep_cell, 40, what="the sleep in Top SQL")
+    assert cell is not None
+    cell.click()
+
+
+def pause_box(browser: webdriver.Chrome) -> WebElement:
+    return wait_for(
+        lambda: browser.find_element(By.CSS_SELECTOR, "input[name='refresh-pause']"),
+        30,
+        what="the auto-refresh pause checkbox",
+    )
+
+
+@pytest.mark.parametrize("opener", [open_wait_drill, open_digest_drill], ids=["wait", "digest"])
+def test_an_open_drill_down_follows_auto_refresh_and_stops_when_paused(
+    browser: webdriver.Chrome,
+    stack: Stack,
+    sleeping: None,
+    opener: Callable[[webdriver.Chrome, Stack], None],
+) -> None:
+    opener(browser, stack)
+    wait_for(
+        lambda: (
+            browser.find_element(By.ID, "pi-drill").is_displayed()
+            and browser.execute_script(DRILL_X_END_JS)
+        ),
+        40,
+        what="the drill-down drawn",
+    )
+    browser.execute_script(COUNT_DRILL_REQUESTS_JS)
+    first_end = browser.execute_script(DRILL_X_END_JS)
+    # Nothing is clicked: only the refresh timer can redraw it, over a range that moved on.
+    wait_for(
+        lambda: browser.execute_script("return window.__drillRequests.count") >= 2,
+        30,
+        what="the drill-down redrawn by the refresh timer",
+    )
+    wait_for(
+        lambda: browser.execute_script(DRILL_X_END_JS) != first_end,
+        30,
+        what="the drill-down's time axis moved on with the relative range",
+    )
+    pause = pause_box(browser)
+    try:
+        pause.click()
+        wait_for(
+            lambda: not browser.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']"),
+            30,
+            what="the last redraw done",
+        )
+        paused_at = browser.execute_script("return window.__drillRequests.count")
+        paused_end = browser.execute_script(DRILL_X_END_JS)
+        # Paused: no redraw over several refresh periods (a negative check needs a window).
+        hold = 4 * UiSettings().refresh_ms / 1000
+        deadline = time.monotonic() + hold
+        while time.monotonic() < deadline:
+            assert browser.execute_script("return window.__drillRequests.count") == paused_at
+            assert browser.execute_script(DRILL_X_END_JS) == paused_end
+            time.sleep(0.25)
+    finally:
+        if pause_box(browser).is_selected():
+            pause_box(browser).click()
     assert severe_console_errors(browser) == []
