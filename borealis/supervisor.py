@@ -56,6 +56,7 @@ class Supervisor:
     def run(self) -> None:
         """Bring everything up, then watch until asked to stop."""
         self.start_report = startup.claim_state_dir(self.settings, self.paths)
+        startup.warn_if_exposed(self.settings)
         try:
             self.start_report += startup.preflight(self.settings, self.paths)
             for line in self.start_report:

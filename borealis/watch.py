@@ -150,6 +150,7 @@ class TargetsSupervisor:
 
     def run(self) -> None:
         startup.claim_state_dir(self.settings, self.paths)
+        startup.warn_if_exposed(self.settings)
         try:
             self.targets = preflight(self.settings, self.paths, self.targets_file)
             record_path(self.paths).write_text(self.targets_file + "\n")
