@@ -10,10 +10,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.pgctl import is_alive, read_pid, stop_process
+from core.events import EventStore, make_event
 from core.waiting import WaitTimeout, wait_until
 
 log = logging.getLogger(__name__)
@@ -145,3 +147,13 @@ def stop_stale(pid_file: Path) -> str | None:
         found = f"{name} was not stopped cleanly: stale pid file removed"
     pid_file.unlink(missing_ok=True)
     return found
+
+
+def restart_dead(services: Mapping[str, Service], events: EventStore, source: str) -> None:
+    """Start again every service that died, each restart told as BOREALIS-EVENT-0161 from
+    `source` (the stack's cluster id): the one path of the cluster's supervisor and of the
+    one watching targets."""
+    for name, service in services.items():
+        ended = service.ensure_running()
+        if ended is not None:
+            events.add(make_event("BOREALIS-EVENT-0161", source, service=name, code=ended))

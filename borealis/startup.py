@@ -8,6 +8,7 @@ parent that is waiting for it) reads it.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ from core.paths import StatePaths
 from core.settings import Settings, settings_to_json
 from core.topology import Topology
 from core.waiting import WaitTimeout, wait_until
+from core.webauth import listen_warning
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind", "pg_receivewal", "pg_waldump")
 SERVICES = (
@@ -47,6 +49,16 @@ SERVICE_PORTS = (
     "webhook",
     "alertmanager",
 )
+
+
+log = logging.getLogger(__name__)
+
+
+def warn_if_exposed(settings: Settings) -> None:
+    """Say in the log when the HTTP services listen off loopback (plain HTTP, no TLS)."""
+    warning = listen_warning(settings)
+    if warning is not None:
+        log.warning("up: %s", warning)
 
 
 def failure_file(paths: StatePaths) -> Path:

@@ -16,13 +16,13 @@ from typing import Any
 from borealis import control, startup
 from borealis.audit import Audit
 from borealis.servicelist import grafana_status, service_urls, stack_services, start_all
-from borealis.services import Service
+from borealis.services import Service, restart_dead
 from cluster.endpoints import Endpoint, EndpointProxy
 from cluster.faults import FaultInjector
 from cluster.manager import ClusterManager
 from core.credentials import APP_DATABASE, APP_USER
 from core.errors import BorealisError
-from core.events import EventStore, make_event
+from core.events import EventStore
 from core.settings import Settings
 from core.trail import FIS_SOURCE, RDS_SOURCE, Caller, TrailStore
 
@@ -56,6 +56,7 @@ class Supervisor:
     def run(self) -> None:
         """Bring everything up, then watch until asked to stop."""
         self.start_report = startup.claim_state_dir(self.settings, self.paths)
+        startup.warn_if_exposed(self.settings)
         try:
             self.start_report += startup.preflight(self.settings, self.paths)
             for line in self.start_report:
@@ -116,13 +117,8 @@ class Supervisor:
         start_all(stack_services(settings, self.paths, cluster=True), self.services)
 
     def _restart_dead_services(self) -> None:
-        for name, service in self.services.items():
-            ended = service.ensure_running()
-            if ended is not None and self.events is not None:
-                cluster = self.settings.cluster_id
-                self.events.add(
-                    make_event("BOREALIS-EVENT-0161", cluster, service=name, code=ended)
-                )
+        if self.events is not None:
+            restart_dead(self.services, self.events, self.settings.cluster_id)
 
     # --- control --------------------------------------------------------------------
 

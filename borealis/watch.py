@@ -22,9 +22,10 @@ from typing import Any
 
 from borealis import control, startup
 from borealis.servicelist import grafana_status, service_urls, stack_services, start_all
-from borealis.services import Service
+from borealis.services import Service, restart_dead
 from collector.targets import Target, targets_from_file
 from core.errors import BorealisError
+from core.events import EventStore
 from core.paths import StatePaths
 from core.settings import Settings
 
@@ -145,14 +146,19 @@ class TargetsSupervisor:
         self.targets: list[Target] = []
         self.stop_event = threading.Event()
         self.services: dict[str, Service] = {}
+        self.events: EventStore | None = None
         self.control: control.ControlServer | None = None
         self.ready = False
 
     def run(self) -> None:
         startup.claim_state_dir(self.settings, self.paths)
+        startup.warn_if_exposed(self.settings)
         try:
             self.targets = preflight(self.settings, self.paths, self.targets_file)
             record_path(self.paths).write_text(self.targets_file + "\n")
+            # The collector writes the targets' events here; restarts of services go in too.
+            events = EventStore(self.paths.events_db, self.settings.retention.events_days)
+            self.events = events
             self.control = control.ControlServer(self.paths.control_socket, self._handlers())
             self.control.start()
             start_all(stack_services(self.settings, self.paths, cluster=False), self.services)
@@ -160,8 +166,7 @@ class TargetsSupervisor:
             lines = "".join(f"\n  {name:<12} {url}" for name, url in sorted(self.urls().items()))
             log.info("Borealis watches %s (Ctrl-C stops it):%s", self.targets_file, lines)
             while not self.stop_event.wait(1.0):
-                for service in self.services.values():
-                    service.ensure_running()
+                restart_dead(self.services, events, self.settings.cluster_id)
         except BorealisError as exc:
             startup.record_failure(self.paths, str(exc))
             raise

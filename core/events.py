@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import builtins
 import enum
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.journal import Journal, JournalTable
+from core.journal import Journal, JournalTable, stamp
 from core.settings import RetentionSettings
 
 
@@ -189,6 +190,16 @@ class Event:
     categories: tuple[str, ...]
     message: str
     date: datetime
+    # What tells a replay of this event from a new one (e.g. the log file, inode and byte
+    # offset of the line it came from); "" for its time and message. Never shown.
+    origin: str = ""
+
+    def dedup_key(self) -> str:
+        """The key the store holds once: a collector that stored a batch of events and died
+        before saving its read position stores the same batch again on restart."""
+        what = self.origin or f"{stamp(self.date)}\x1f{self.message}"
+        text = "\x1f".join((self.event_id, self.source_identifier, what))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def to_api(self) -> dict[str, Any]:
         """The DescribeEvents shape, plus the EventId that SNS/EventBridge payloads carry."""
@@ -204,7 +215,9 @@ class Event:
         }
 
 
-def make_event(event_id: str, source: str, when: datetime | None = None, **params: str) -> Event:
+def make_event(
+    event_id: str, source: str, when: datetime | None = None, *, origin: str = "", **params: str
+) -> Event:
     kind = CATALOG[event_id]
     return Event(
         event_id=event_id,
@@ -213,6 +226,7 @@ def make_event(event_id: str, source: str, when: datetime | None = None, **param
         categories=(kind.category,),
         message=kind.message.format(**params),
         date=when or datetime.now(UTC),
+        origin=origin,
     )
 
 
@@ -237,7 +251,9 @@ EVENTS_TABLE = JournalTable(
         ("source_type", "text not null"),
         ("categories", "text not null"),
         ("message", "text not null"),
+        ("dedup_key", "text"),  # Event.dedup_key(); NULL in rows stored before it existed
     ),
+    unique_column="dedup_key",
 )
 
 
@@ -249,8 +265,9 @@ class EventStore:
         self.path = path
         self.journal = Journal(path, EVENTS_TABLE, timedelta(days=retention_days))
 
-    def add(self, event: Event) -> None:
-        self.journal.append(
+    def add(self, event: Event) -> bool:
+        """Store the event; False when it was stored before (same dedup key): a replay."""
+        return self.journal.append(
             event.date,
             (
                 event.event_id,
@@ -258,6 +275,7 @@ class EventStore:
                 event.source_type.value,
                 ",".join(event.categories),
                 event.message,
+                event.dedup_key(),
             ),
         )
 

@@ -11,6 +11,7 @@ on the time column, so it stays cheap however large the file grows.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,10 @@ class JournalTable:
     name: str
     time_column: str
     columns: tuple[tuple[str, str], ...]  # (name, "text not null"), in insert order
+    # A column whose value a row may hold only once: appending a row whose value is already
+    # there stores nothing (a replayed write is not a second row). Its DDL must allow NULL
+    # (rows written before the column existed hold NULL), e.g. ("dedup_key", "text").
+    unique_column: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -52,6 +57,24 @@ class JournalTable:
             f"create index if not exists {self.name}_{self.time_column} "
             f"on {self.name}({self.time_column});\n"
         )
+
+    def unique_index(self) -> str:
+        """The unique index on `unique_column` ("" without one), made after any migration."""
+        if self.unique_column is None:
+            return ""
+        column = self.unique_column
+        return f"create unique index if not exists {self.name}_{column} on {self.name}({column});"
+
+
+def _migrate(db: sqlite3.Connection, table: JournalTable) -> None:
+    """Add the columns a file written by an older Borealis lacks (their DDL allows NULL or has
+    a default), then the unique index: an existing journal keeps its rows."""
+    present = {row[1] for row in db.execute(f"pragma table_info({table.name})")}
+    for name, ddl in table.columns:
+        if name not in present:
+            db.execute(f"alter table {table.name} add column {name} {ddl}")
+    if table.unique_column is not None:
+        db.execute(table.unique_index())
 
 
 class Journal:
@@ -77,23 +100,27 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         with session(self.path) as db:
             db.executescript(table.schema())
+            _migrate(db, table)
         self._last_prune = time.monotonic()
         self.prune()
 
-    def append(self, when: datetime, values: Sequence[Any]) -> None:
-        """One row: `values` in the order of the table's columns."""
+    def append(self, when: datetime, values: Sequence[Any]) -> bool:
+        """One row: `values` in the order of the table's columns. False when the table's
+        unique column already holds this row's value: nothing was stored."""
         names = self.table.column_names
         if len(values) != len(names):
             raise ValueError(f"{self.table.name} takes {len(names)} values, got {len(values)}")
         columns = ", ".join((self.table.time_column, *names))
         marks = ", ".join("?" * (len(names) + 1))
+        verb = "insert" if self.table.unique_column is None else "insert or ignore"
         with self._lock, session(self.path) as db:
-            db.execute(
-                f"insert into {self.table.name}({columns}) values ({marks})",
+            stored = db.execute(
+                f"{verb} into {self.table.name}({columns}) values ({marks})",
                 (stamp(when), *values),
-            )
+            ).rowcount
         if time.monotonic() - self._last_prune >= self.prune_every_s:
             self.prune()
+        return stored == 1
 
     def rows(
         self,

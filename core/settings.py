@@ -39,7 +39,7 @@ from core.settings_sections import (
     UiSettings,
     WorkloadSettings,
 )
-from core.webauth import validate_auth
+from core.webauth import is_loopback, validate_auth
 from core.yamlconf import Located, load_located_file
 
 __all__ = [
@@ -113,13 +113,16 @@ class Settings:
             )
         if not 1 <= self.readers <= MAX_READERS:
             raise ConfigError(f"readers must be between 1 and {MAX_READERS}, not {self.readers}")
-        loopback = self.listen_host in {"127.0.0.1", "localhost", "::1"}
-        if not loopback and not self.allow_non_loopback_listen:
-            # A deliberate choice: the stack has no authentication on its HTTP services.
+        if not is_loopback(self.listen_host) and not (
+            self.allow_non_loopback_listen or self.auth.enabled
+        ):
+            # Off loopback only behind a login: with auth off, anyone who reaches the port
+            # reads every metric and event and can POST to the APIs.
             raise ConfigError(
-                f"listen_host {self.listen_host!r} is not a loopback address; Borealis' HTTP "
-                "services have no authentication, so put a reverse proxy in front instead "
-                "(inside a container: allow_non_loopback_listen)"
+                f"listen_host {self.listen_host!r} is not a loopback address and auth is off: "
+                "give `auth.users` or `auth.users_file` (basic auth, `borealis hash-password`) "
+                "to listen on it, or put a reverse proxy in front (inside a container whose "
+                "ports are published on 127.0.0.1: allow_non_loopback_listen)"
             )
         if not self.cluster_id.replace("-", "").isalnum() or not self.cluster_id[0].isalpha():
             raise ConfigError(

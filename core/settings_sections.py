@@ -204,3 +204,7 @@ class AuthSettings:
 
     users: dict[str, str] = field(default_factory=dict)
     users_file: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.users or self.users_file)

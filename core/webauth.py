@@ -6,6 +6,7 @@ the state directory (mode 0600), never in settings.json or logs."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -64,8 +65,30 @@ def validate_auth(auth: AuthSettings) -> None:
         read_users_file(Path(auth.users_file))
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def listen_warning(settings: Settings) -> str | None:
+    """What the log should say when the HTTP services listen off loopback: they serve plain
+    HTTP, so basic-auth passwords and data cross the network readable."""
+    if is_loopback(settings.listen_host):
+        return None
+    return (
+        f"the HTTP services listen on {settings.listen_host}, not loopback, without TLS: "
+        "passwords and data cross the network in clear text; put a TLS-terminating reverse "
+        "proxy in front"
+    )
+
+
 def auth_enabled(settings: Settings) -> bool:
-    return bool(settings.auth.users or settings.auth.users_file)
+    return settings.auth.enabled
 
 
 def configured_users(settings: Settings) -> dict[str, str]:

@@ -73,15 +73,19 @@ class LogEventSink:
         self.include_literals = include_sql_literals
         self.emitted = 0
         self._statements: dict[tuple[str, str, str], list[Classified]] = {}
+        self._statement_origins: dict[tuple[str, str, str], str] = {}
 
-    def consume(self, item: Classified) -> None:
+    def consume(self, item: Classified, origin: str = "") -> None:
+        """One classified line; `origin` is the line's place in its file (see
+        `Batch.origins`), which lets the store tell a replayed line's event from a new one."""
         if item.kind is LineKind.AUTHENTICATION_FAILURE:
-            self._auth_failure(item)
+            self._auth_failure(item, origin)
         elif item.kind is LineKind.AUDIT and item.audit is not None:
             event_id = _AUDIT_EVENTS.get(item.audit.audit_class)
             if event_id is not None:
                 key = (item.line.session_id, item.audit.statement_id, event_id)
                 self._statements.setdefault(key, []).append(item)
+                self._statement_origins.setdefault(key, origin)
         elif item.kind is LineKind.FATAL:
             # Not listed (still counted and exported): Borealis' own sessions; the WAL
             # receiver, which retries every wal_retrieve_retry_interval while its primary is
@@ -92,11 +96,12 @@ class LogEventSink:
             own = item.line.application_name in OWN_APPLICATIONS
             restart = (item.line.state_code or "").startswith("57")
             if not own and not restart and item.line.backend_type != "walreceiver":
-                self._fatal(item)
+                self._fatal(item, origin)
         elif item.kind is LineKind.PANIC:
             self._add(
                 PANIC,
                 item,
+                origin=origin,
                 sqlstate=_or_dash(item.line.state_code),
                 backend=_or_dash(item.line.backend_type),
                 message=_one_line(redact.message(item, self.include_literals)),
@@ -105,8 +110,9 @@ class LogEventSink:
     def end_batch(self) -> None:
         """Emit the statements collected from the batch just read."""
         statements, self._statements = self._statements, {}
-        for (_, _, event_id), items in statements.items():
-            self._statement(event_id, items)
+        origins, self._statement_origins = self._statement_origins, {}
+        for key, items in statements.items():
+            self._statement(key[2], items, origins.get(key, ""))
 
     def tick(self, now: float) -> None:
         for suppressed in self.limiter.expired(now):
@@ -119,7 +125,7 @@ class LogEventSink:
 
     # --- kinds ----------------------------------------------------------------------------
 
-    def _auth_failure(self, item: Classified) -> None:
+    def _auth_failure(self, item: Classified, origin: str) -> None:
         line = item.line
         reason = _REASONS.get(item.auth_failure or AuthFailure.OTHER) or _one_line(
             redact.message(item, self.include_literals)
@@ -130,13 +136,14 @@ class LogEventSink:
                 AUTH_FAILED,
                 item,
                 admitted=True,
+                origin=origin,
                 user=_or_dash(line.user),
                 host=host,
                 database=_or_dash(line.database),
                 reason=reason.rstrip("."),
             )
 
-    def _statement(self, event_id: str, items: list[Classified]) -> None:
+    def _statement(self, event_id: str, items: list[Classified], origin: str) -> None:
         # The record for the command the session ran (CREATE TABLE, not its sequence).
         primary = next(
             (i for i in items if i.audit and i.audit.command == i.line.command_tag), items[0]
@@ -165,19 +172,21 @@ class LogEventSink:
                 event_id,
                 primary,
                 admitted=True,
+                origin=origin,
                 user=_or_dash(line.user),
                 database=_or_dash(line.database),
                 what=what,
                 statement=_one_line(redact.short_sql(statement, self.include_literals)),
             )
 
-    def _fatal(self, item: Classified) -> None:
+    def _fatal(self, item: Classified, origin: str) -> None:
         line = item.line
         if self.limiter.admit(FATAL, self.clock(), codes=line.state_code):
             self._add(
                 FATAL,
                 item,
                 admitted=True,
+                origin=origin,
                 sqlstate=_or_dash(line.state_code),
                 backend=_or_dash(line.backend_type),
                 user=_or_dash(line.user),
@@ -188,14 +197,21 @@ class LogEventSink:
     # --- storing --------------------------------------------------------------------------
 
     def _add(
-        self, event_id: str, item: Classified, *, admitted: bool = False, **params: str
+        self,
+        event_id: str,
+        item: Classified,
+        *,
+        admitted: bool = False,
+        origin: str = "",
+        **params: str,
     ) -> None:
         if not admitted and not self.limiter.admit(event_id, self.clock()):
             return
         # Every value on one line: user names come from clients and may hold anything.
         flat = {key: _one_line(value) for key, value in params.items()}
-        self.store.add(make_event(event_id, self.target.db_instance, _when(item), **flat))
-        self.emitted += 1
+        event = make_event(event_id, self.target.db_instance, _when(item), origin=origin, **flat)
+        if self.store.add(event):
+            self.emitted += 1
 
     def _aggregate(self, suppressed: Suppressed) -> None:
         aggregate = AGGREGATE.get(suppressed.key)

@@ -50,6 +50,17 @@ class Batch:
     lines: list[bytes]
     oversized: int
     truncated: bool  # the file was truncated or rewritten before this batch
+    inode: int = 0
+    offsets: tuple[int, ...] = ()  # where each of `lines` starts in the file
+
+    def origins(self) -> list[str]:
+        """Each line's place — file name, inode, byte offset and a checksum of the line (a
+        file truncated and written again reuses offsets) — so what a line caused can be told
+        apart from a replay of it after a restart."""
+        return [
+            f"{self.path.name}:{self.inode}:{offset}:{zlib.crc32(line):08x}"
+            for line, offset in zip(self.lines, self.offsets, strict=True)
+        ]
 
 
 @dataclass
@@ -206,22 +217,35 @@ class LogFollower:
                     self.stats.bytes_read += len(chunk)
                     self._dirty = True
                     if oversized:
-                        yield Batch(path, [], oversized, truncated)
+                        yield Batch(path, [], oversized, truncated, pos.inode)
                     continue
                 body = chunk[: end + 1]
                 lines = body.split(b"\n")[:-1]
+                starts, at = [], pos.offset
+                for line in lines:
+                    starts.append(at)
+                    at += len(line) + 1
+                placed = list(zip(lines, starts, strict=True))
                 if pos.skipping:
-                    lines = lines[1:]  # the tail of the over-long line
+                    placed = placed[1:]  # the tail of the over-long line
                     pos.skipping = False
-                kept = [line for line in lines if len(line) <= MAX_LINE_BYTES]
-                oversized = len(lines) - len(kept)
+                kept = [(line, start) for line, start in placed if len(line) <= MAX_LINE_BYTES]
+                oversized = len(placed) - len(kept)
                 pos.offset += len(body)
                 self.stats.bytes_read += len(body)
                 self._dirty = True
                 if pos.head_len < HEAD_BYTES:
                     pos.head_len = min(HEAD_BYTES, pos.offset)
                     pos.head_crc = _head_crc(path, pos.head_len)
-                yield Batch(path, [line for line in kept if line.strip()], oversized, truncated)
+                shown = [(line, start) for line, start in kept if line.strip()]
+                yield Batch(
+                    path,
+                    [line for line, _ in shown],
+                    oversized,
+                    truncated,
+                    pos.inode,
+                    tuple(start for _, start in shown),
+                )
                 truncated = False
         finally:
             handle.close()

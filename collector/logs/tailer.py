@@ -94,8 +94,8 @@ class LogTailer(Worker):
         for batch in self.follower.read():
             if batch.oversized:
                 self.counters.malformed(batch.oversized)
-            for raw in batch.lines:
-                self._handle(raw)
+            for raw, origin in zip(batch.lines, batch.origins(), strict=True):
+                self._handle(raw, origin)
             if self.events is not None:
                 self.events.end_batch()
             self.follower.save()
@@ -103,7 +103,7 @@ class LogTailer(Worker):
                 break
         self.follower.save()
 
-    def _handle(self, raw: bytes) -> None:
+    def _handle(self, raw: bytes, origin: str = "") -> None:
         line = parse_line(raw)
         if line is None:
             self.counters.malformed()
@@ -116,7 +116,7 @@ class LogTailer(Worker):
         self.counters.record(item)
         try:
             if self.events is not None:
-                self.events.consume(item)
+                self.events.consume(item, origin)
             if self.otel is not None:
                 self.otel.emit(self.target, item)
         except Exception:

@@ -5,10 +5,13 @@ the instances in its UI, `status --json`, the cluster commands refused, `down`."
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import tempfile
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +135,36 @@ def test_a_target_that_goes_down_shows_down_then_up_again(watched: Stack, pair: 
         pair.start(pair.standby)
     wait_for(lambda: state_of(pair.standby.name) is True, 60, what="the standby up again")
     wait_for(lambda: event_ids(pair.standby.name) & {"RDS-EVENT-0006"}, 60, what="restarted")
+
+
+def test_a_killed_service_is_restarted_and_told_as_an_event(watched: Stack) -> None:
+    """The supervisor watching targets restarts a dead service and says so in
+    `borealis events`, as the cluster's supervisor does (BOREALIS-EVENT-0161)."""
+    pid_file = watched.state_dir / "run" / "collector.pid"
+    killed = int(pid_file.read_text())
+    since = datetime.now(UTC)
+    os.kill(killed, signal.SIGKILL)
+
+    def restart_event() -> dict[str, Any] | None:
+        return next(
+            (
+                e
+                for e in watched.events(10)
+                if e["EventId"] == "BOREALIS-EVENT-0161"
+                and datetime.fromisoformat(e["Date"]) >= since - timedelta(seconds=1)
+            ),
+            None,
+        )
+
+    event = wait_for(restart_event, 60, what="BOREALIS-EVENT-0161 for the collector")
+    assert event["Message"] == "The collector service exited (signal SIGKILL) and was restarted."
+    assert event["SourceType"] == "db-cluster"
+    assert int(pid_file.read_text()) != killed
+    # Leave the stack as found: every service healthy, the targets answered for again.
+    wait_for(lambda: watched.status()["ready"], 60, what="the stack ready again")
+    wait_for(
+        lambda: all(t["up"] for t in watched.status()["targets"]), 60, what="targets seen again"
+    )
 
 
 def test_status_lists_services_and_targets_with_their_state(watched: Stack, pair: Pair) -> None:

@@ -185,3 +185,23 @@ def test_a_client_chosen_user_name_cannot_break_the_event_list(tmp_path: Path) -
     tailer.tick()
     ((_, message),) = events(tmp_path)
     assert "\n" not in message
+
+
+def test_a_batch_replayed_after_a_crash_is_listed_once(tmp_path: Path) -> None:
+    """Killed after storing a batch's events and before saving the read position, the
+    collector reads the batch again on restart; `borealis events` lists each event once."""
+    tailer, path = tailer_for(tmp_path)
+    saved = (tmp_path / "pos.json").read_text()  # the position before the batch
+    append(path, *pg15_lines(), auth_failure_line(), auth_failure_line())
+    tailer.tick()
+    first = events(tmp_path)
+    # Two identical lines (same time, same words) are two failed logins, not one.
+    assert sum("from 10.0.0.7" in message for _, message in first) == 2
+    (tmp_path / "pos.json").write_text(saved)  # as if the save never happened
+    store = EventStore(tmp_path / "events.db")
+    sink = LogEventSink(TARGET, store, EventLimiter(10, 60.0))
+    restarted = LogTailer(TARGET, LogFollower(tmp_path / "log", tmp_path / "pos.json"), events=sink)
+    restarted.tick()
+    assert restarted.bytes_read == tailer.bytes_read == path.stat().st_size  # read again
+    assert events(tmp_path) == first
+    assert sink.emitted == 0
