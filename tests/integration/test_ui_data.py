@@ -201,6 +201,17 @@ def test_range_query_returns_points_at_the_step(prometheus: str) -> None:
     assert steady(reads.values, 10.0), reads.values
 
 
+def test_a_step_that_does_not_divide_the_range_still_ends_at_its_end(prometheus: str) -> None:
+    end = round(time.time(), 3)
+    [reads] = PrometheusClient(prometheus).query_range(
+        "rate(borealis_blocks_read_total[10s])", 100, 7, end
+    )
+    assert reads.times[-1] == pytest.approx(end, abs=1e-3)  # the newest point, not 2 s before
+    assert all(
+        b - a == pytest.approx(7) for a, b in zip(reads.times, reads.times[1:], strict=False)
+    )
+
+
 @pytest.mark.parametrize(
     ("promql", "reason"),
     [
