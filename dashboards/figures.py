@@ -28,11 +28,29 @@ def _ms(when: float) -> float:
     return when * 1000.0
 
 
+# What a 2-D line graph takes from plotly_white (not its colour scales, 3-D scenes, maps or
+# per-trace-type defaults, which cost each figure far more to build than its data).
+TEMPLATE_KEYS = (
+    "annotationdefaults",
+    "autotypenumbers",
+    "colorway",
+    "font",
+    "hoverlabel",
+    "hovermode",
+    "paper_bgcolor",
+    "plot_bgcolor",
+    "shapedefaults",
+    "title",
+    "xaxis",
+    "yaxis",
+)
+
+
 @functools.cache
 def _template() -> dict[str, Any]:
-    """plotly_white as JSON, built once (the figures below skip plotly's per-figure
-    validation, which would otherwise resolve the template's name every time)."""
-    return dict(pio.templates["plotly_white"].to_plotly_json())
+    """plotly_white's layout for line graphs, as JSON, built once."""
+    layout = pio.templates["plotly_white"].layout.to_plotly_json()
+    return {"layout": {key: layout[key] for key in TEMPLATE_KEYS if key in layout}}
 
 
 def time_series_figure(
