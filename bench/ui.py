@@ -1,13 +1,15 @@
 """Each UI page's time to a fully drawn page, in a real headless Chromium (on demand, not in
-CI): `python -m bench.ui [--rounds 3] [--write-docs]`.
+CI): `python -m bench.ui [--rounds 3] [--pages io,performance-insights] [--write-docs]`.
 
 Data: a real Prometheus on a TSDB backfilled with promtool: 16 instances (one writer), the
 series the pages plot, one sample every 2 s over the last hour and one a minute over the
 seven days before (the UI's rates use a 10 s window, so older points hold no rate: the 7-day
-graphs draw gauges and the last hour's rates only). The collector, PI API,
-Alertmanager and CloudWatch API are not started: the pages show their "source unavailable"
-state for those parts (a refused connection, answered at once), so the figures are the
-Prometheus side of each page plus Dash and Plotly in the browser.
+graphs draw gauges and the last hour's rates only; 2 s over the whole week is 30 times the
+samples, hours of promtool on this machine). Performance Insights: the real PI API over a
+store written at the collector's own density (bench.ui_pi), and the collector's instance
+list (/api/targets, every instance up, no events) from a stand-in. Alertmanager and the
+CloudWatch API are not started: those parts show their "source unavailable" state (a
+refused connection, answered at once).
 
 A load is timed in the browser with performance.now() from navigation start until Dash has no
 pending callback and every `.js-plotly-plot` has drawn (its `_fullLayout` and SVG), held for
@@ -35,13 +37,16 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from bench import ui_pi
 from bench.docs import write_marked
 from bench.failover import machine, uptime
+from collector.pi_api import PiHttp
 from core.httpapi import HttpServer
 from dashboards.app import create_app
 from dashboards.context import UiContext
 from dashboards.data import CollectorClient, PrometheusClient
 from dashboards.headless import CHROMEDRIVER, chromium_options
+from dashboards.pi_data import PiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -50,7 +55,6 @@ INSTANCES = 16
 SPAN_S = 7 * 86400
 STEP_S = 60  # older samples: one a minute (a seven-day backfill at the stack's 1 s is too big)
 RECENT_S, RECENT_STEP_S = 3600, 2  # the last hour: dense enough for the UI's rate(...[10s])
-DEAD = "http://127.0.0.1:1"  # nobody listens: "source unavailable" at once
 PAGES = {
     "overview": "/",
     "replication": "/replication",
@@ -209,12 +213,23 @@ def query_times(query_log: Path, since: int) -> list[tuple[str, float]]:
     return found
 
 
-def measure(rounds: int, port_base: int) -> dict[str, Any]:
+def start_pi(root: Path, port: int) -> tuple[PiHttp, HttpServer]:
+    """The PI API on `port` over a freshly written store, the instance list on `port + 1`."""
+    names = [f"bench-instance-{n}" for n in range(1, INSTANCES + 1)]
+    started = time.monotonic()
+    rows = ui_pi.seed(root / "pi.sqlite3", names, int(time.time()) - 30, SPAN_S, RECENT_S)
+    print(f"PI store: {rows} load rows in {time.monotonic() - started:.0f} s", flush=True)
+    return ui_pi.start(root / "pi.sqlite3", names, port, "bench")
+
+
+def measure(rounds: int, port_base: int, pages: dict[str, str]) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="borealis-bench-ui-"))
     prometheus, query_log = start_prometheus(root, port_base)
+    pi, targets = start_pi(root, port_base + 2)
     ctx = UiContext(
         prometheus=PrometheusClient(f"http://127.0.0.1:{port_base}"),
-        collector=CollectorClient(DEAD),
+        collector=CollectorClient(targets.url),
+        pi=PiClient(pi.url),
         refresh_ms=3_600_000,  # no auto-refresh during a load
     )
     http = HttpServer(create_app(ctx).server, port=port_base + 1, name="ui", threads=8)
@@ -232,7 +247,7 @@ def measure(rounds: int, port_base: int) -> dict[str, Any]:
             driver.find_element(
                 By.CSS_SELECTOR, f"input[name='range-picker'][value='{seconds}']"
             ).click()
-            for page, path in PAGES.items():
+            for page, path in pages.items():
                 loads, queries = [], defaultdict(list)
                 for _ in range(rounds + 1):  # the first load warms caches: not counted
                     driver.get("about:blank")
@@ -255,6 +270,8 @@ def measure(rounds: int, port_base: int) -> dict[str, Any]:
     finally:
         driver.quit()
         http.stop()
+        pi.stop()
+        targets.stop()
         prometheus.terminate()
         prometheus.wait(30)
         shutil.rmtree(root, ignore_errors=True)
@@ -268,16 +285,21 @@ def section(results: dict[str, Any], when: str, load_before: str, rounds: int) -
         "",
         f"Measured {when} on {info['nproc']} x {info['cpu']}, {info['memory_gib']} GiB, "
         f"Linux {info['kernel']}, with `python -m bench.ui --write-docs`. Load average "
-        f"(1, 5, 15 min) before: {load_before}, after: {uptime()}. {INSTANCES} instances "
-        "(one writer), 7 days backfilled with promtool into a real Prometheus: a sample every "
-        "2 s over the last hour, every 60 s before (the UI's `rate(...[10s])` has points only "
-        "in the last hour, so the 7-day graphs are lighter than a real stack's). Collector, "
-        "PI, Alertmanager and CloudWatch API not running: their parts show the unavailable "
-        "state, so the PI page is its empty frame and these figures are the Prometheus-backed "
-        f"parts plus Dash and Plotly. Median of {rounds} loads (after one warm-up) in headless "
-        "Chromium (1400x1000), from navigation start until no Dash callback is pending and "
-        "every graph has drawn; query times from Prometheus' query log (`execTotalTime`, "
-        "median of the loads).",
+        f"(1, 5, 15 min) before: {load_before}, after: {uptime()} (a shared machine: other "
+        f"test suites ran alongside). {INSTANCES} instances (one writer), 7 days backfilled "
+        "with promtool into a real Prometheus: a sample every 2 s over the last hour, every "
+        "60 s before (the UI's `rate(...[10s])` has points only in the last hour, so the "
+        "7-day graphs are lighter than a real stack's; 2 s over the whole week is 30 times "
+        "the samples, hours of promtool here). Performance Insights: the real PI API over a "
+        "store written at the collector's 1 s density (bench/ui_pi.py: about 3 active "
+        "sessions a second over 6 wait events and 12 digests, 30 s statement statistics; "
+        "the writer, which the page shows, over the whole 7 days, each reader the last "
+        "hour); the collector's instance list from a stand-in (every instance up, no "
+        "events); Alertmanager and the CloudWatch API not running (their parts show the "
+        "unavailable state). Graphs hold at most 250 points a series. Median of "
+        f"{rounds} loads (after one warm-up) in headless Chromium (1400x1000), from "
+        "navigation start until no Dash callback is pending and every graph has drawn; "
+        "query times from Prometheus' query log (`execTotalTime`, median of the loads).",
         "",
         "| Page | Window | Median (s) | Target | Queries | Slowest query (ms) |",
         "|---|---|---|---|---|---|",
@@ -301,11 +323,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ui", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port-base", type=int, default=24900)
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated pages")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
+    chosen = [p for p in args.pages.split(",") if p]
+    unknown = [p for p in chosen if p not in PAGES]
+    if unknown:
+        parser.error(f"unknown page {', '.join(unknown)} (one of {', '.join(PAGES)})")
+    if args.write_docs and set(chosen) != set(PAGES):
+        parser.error("--write-docs measures every page (leave out --pages)")
     load_before = uptime()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results = measure(args.rounds, args.port_base)
+    results = measure(args.rounds, args.port_base, {p: PAGES[p] for p in chosen})
     text = section(results, when, load_before, args.rounds)
     print(text)
     if args.write_docs:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from collector import pi_rollup
 from collector.activity import Sample
 from collector.pi_catalog import STAT_FIELDS
 from collector.pi_stats import StatsSnapshot
@@ -91,7 +92,10 @@ class PiStore:
         self.retention_s = retention_days * 86400
         path.parent.mkdir(parents=True, exist_ok=True)
         self._write = self._open()
-        self._write.executescript(_SCHEMA)
+        self._write.executescript(_SCHEMA + pi_rollup.schema())
+        if pi_rollup.missing(self._write):
+            with self._write:
+                pi_rollup.rebuild(self._write)
         self._lock = threading.Lock()  # guards the in-memory batch
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -182,18 +186,26 @@ class PiStore:
             return
         with self._write_lock, self._write:
             db = self._write
-            for (rid, second), dims in load.items():
-                res = self._resource(rid)
-                db.executemany(
-                    "insert into load (res, ts, dim, seconds) values (?, ?, ?, ?) "
-                    "on conflict do update set seconds = seconds + excluded.seconds",
-                    [(res, second, self._dim(res, key), value) for key, value in dims.items()],
-                )
+            load_rows = [
+                (res, second, self._dim(res, key), value)
+                for (rid, second), dims in load.items()
+                for res in (self._resource(rid),)
+                for key, value in dims.items()
+            ]
+            db.executemany(
+                "insert into load (res, ts, dim, seconds) values (?, ?, ?, ?) "
+                "on conflict do update set seconds = seconds + excluded.seconds",
+                load_rows,
+            )
+            coverage_rows = [(self._resource(r), t, c[0], c[1]) for (r, t), c in coverage.items()]
             db.executemany(
                 "insert into coverage (res, ts, seconds, samples) values (?, ?, ?, ?) "
                 "on conflict do update set seconds = seconds + excluded.seconds, "
                 "samples = samples + excluded.samples",
-                [(self._resource(r), t, c[0], c[1]) for (r, t), c in coverage.items()],
+                coverage_rows,
+            )
+            pi_rollup.add(
+                db, load_rows, [(res, t, seconds) for res, t, seconds, _ in coverage_rows]
             )
             db.executemany(
                 "insert into digests (digest_id, text) values (?, ?) "
@@ -261,6 +273,7 @@ class PiStore:
             db = self._write
             for table in ("load", "coverage", "stats_reads", "sql_stats", "counters"):
                 db.execute(f"delete from {table} where ts < ?", (cutoff,))
+            pi_rollup.prune(db, cutoff)
             db.execute("delete from dims where id not in (select distinct dim from load)")
             db.execute(
                 "delete from digests where digest_id not in (select digest_id from dims) "
@@ -303,8 +316,9 @@ class PiStore:
             select.insert(0, f"(l.ts / {int(period)}) * {int(period)}")
         where = "".join(f" and d.{c} = ?" for c, _ in filters)
         group = f" group by {', '.join(str(i + 1) for i in range(len(select)))}" if select else ""
+        table, _ = pi_rollup.tables(start, end, period)
         query = (
-            f"select {', '.join([*select, 'sum(l.seconds)'])} from load l "
+            f"select {', '.join([*select, 'sum(l.seconds)'])} from {table} l "
             f"join dims d on d.id = l.dim "
             f"where l.res = ? and l.ts >= ? and l.ts < ?{where}{group}"
         )
@@ -321,8 +335,9 @@ class PiStore:
             res = self._res_id(conn, rid)
             if res is None:
                 return {}
+            _, table = pi_rollup.tables(start, end, period)
             rows = conn.execute(
-                f"select (ts / {int(period)}) * {int(period)}, sum(seconds) from coverage "
+                f"select (ts / {int(period)}) * {int(period)}, sum(seconds) from {table} "
                 "where res = ? and ts >= ? and ts < ? group by 1",
                 (res, start, end),
             ).fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -94,13 +95,14 @@ class PrometheusClient:
         self, promql: str, seconds: float, step: float, end: float | None = None
     ) -> list[Series]:
         """The `seconds` of `promql` before `end` (default: now) at `step`; both must be
-        positive (a programming error otherwise, not an unavailable Prometheus)."""
+        positive (a programming error otherwise, not an unavailable Prometheus). The last
+        point falls on `end` itself (a step that does not divide `seconds` drops the part
+        of a step at the start, never the newest data)."""
         if not (seconds > 0 and step > 0):
             raise ValueError(f"query_range needs seconds and step > 0, not {seconds}, {step}")
         end = time.time() if end is None else end
-        data = self._api(
-            "query_range", {"query": promql, "start": end - seconds, "end": end, "step": step}
-        )
+        start = end - math.floor(seconds / step) * step
+        data = self._api("query_range", {"query": promql, "start": start, "end": end, "step": step})
         return [
             Series(
                 r["metric"],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from dashboards.data import Series
 
@@ -20,8 +22,35 @@ def legend_name(template: str, labels: dict[str, str]) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
 
 
-def _as_datetimes(times: Sequence[float]) -> list[datetime]:
-    return [datetime.fromtimestamp(t, UTC) for t in times]
+def _ms(when: float) -> float:
+    """Unix seconds as the milliseconds Plotly's date axes take (numbers are far lighter than
+    ISO strings, in the figure's JSON and in building it)."""
+    return when * 1000.0
+
+
+# What a 2-D line graph takes from plotly_white (not its colour scales, 3-D scenes, maps or
+# per-trace-type defaults, which cost each figure far more to build than its data).
+TEMPLATE_KEYS = (
+    "annotationdefaults",
+    "autotypenumbers",
+    "colorway",
+    "font",
+    "hoverlabel",
+    "hovermode",
+    "paper_bgcolor",
+    "plot_bgcolor",
+    "shapedefaults",
+    "title",
+    "xaxis",
+    "yaxis",
+)
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    """plotly_white's layout for line graphs, as JSON, built once."""
+    layout = pio.templates["plotly_white"].layout.to_plotly_json()
+    return {"layout": {key: layout[key] for key in TEMPLATE_KEYS if key in layout}}
 
 
 def time_series_figure(
@@ -44,64 +73,105 @@ def time_series_figure(
     "no data yet". A `minimum` of 0 keeps zero at the bottom of the y-axis, and a flat zero
     line gets a 0..1 axis rather than Plotly's -1..1; `shading` marks (start, end, label)
     spans, such as the writer's; `colors` gives a series' colour by its name (the palette's
-    wait colours), None leaving it to Plotly."""
-    fig = go.Figure()
+    wait colours), None leaving it to Plotly.
+
+    Built as plain JSON and wrapped without plotly's validation: validating and copying
+    every point of a page's graphs cost more than a second per refresh (bench.ui)."""
+    traces: list[dict[str, Any]] = []
     for s in sorted(series, key=lambda s: legend_name(legend, s.labels)):
         name = legend_name(legend, s.labels)
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "x": [_ms(t) for t in s.times],
+            "y": list(s.values),
+            "name": name,
+            "mode": "lines",
+        }
+        if stacked:
+            trace["stackgroup"] = "load"
         color = colors(name) if colors is not None else None
-        fig.add_trace(
-            go.Scatter(
-                x=_as_datetimes(s.times),
-                y=list(s.values),
-                name=name,
-                mode="lines",
-                stackgroup="load" if stacked else None,
-                line={"color": color} if color else None,
-            )
-        )
+        if color:
+            trace["line"] = {"color": color}
+        traces.append(trace)
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for when, text in markers:
-        moment = datetime.fromtimestamp(when, UTC)
-        fig.add_vline(x=moment, line_width=1, line_dash="dash", line_color="#d62728")
-        fig.add_annotation(
-            x=moment,
-            y=1,
-            yref="paper",
-            text=text,
-            showarrow=False,
-            font={"size": 10, "color": "#d62728"},
-            yanchor="bottom",
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": _ms(when),
+                "x1": _ms(when),
+                "y0": 0,
+                "y1": 1,
+                "line": {"width": 1, "dash": "dash", "color": "#d62728"},
+            }
         )
-    fig.update_layout(
-        title={"text": title, "x": 0},
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-        height=320,
-        yaxis_title=unit,
-        legend={"orientation": "h", "y": -0.2},
-        template="plotly_white",
+        annotations.append(
+            {
+                "x": _ms(when),
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "text": text,
+                "showarrow": False,
+                "font": {"size": 10, "color": "#d62728"},
+                "yanchor": "bottom",
+            }
+        )
+    for start, end, text in shading:
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": _ms(start),
+                "x1": _ms(end),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "#ff9900",
+                "opacity": 0.12,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "x": _ms(start),
+                "y": 1,
+                "xref": "x",
+                "yref": "y domain",
+                "xanchor": "left",
+                "yanchor": "top",
+                "text": text,
+                "showarrow": False,
+                "font": {"size": 10, "color": "#b36b00"},
+            }
+        )
+    xaxis: dict[str, Any] = {"title": {"text": "time (UTC)"}, "type": "date"}
+    if x_range is not None:
+        xaxis.update(range=list(x_range), autorange=False)
+    yaxis: dict[str, Any] = {"title": {"text": unit}}
+    if minimum == 0:
+        yaxis["rangemode"] = "tozero"
+        if series and all(v == 0 for s in series for v in s.values):
+            yaxis.update(range=[0, 1], autorange=False)
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0},
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
+        "height": 320,
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+        "legend": {"orientation": "h", "y": -0.2},
+        "template": _template(),
         # A new range (picked or zoomed) resets what the user did to the graph; a refresh
         # of the same choice keeps it.
-        uirevision=f"{title}|{revision}",
-    )
-    for start, end, text in shading:
-        fig.add_vrect(
-            x0=datetime.fromtimestamp(start, UTC),
-            x1=datetime.fromtimestamp(end, UTC),
-            fillcolor="#ff9900",
-            opacity=0.12,
-            line_width=0,
-            layer="below",
-            annotation_text=text,
-            annotation_position="top left",
-            annotation_font={"size": 10, "color": "#b36b00"},
-        )
-    fig.update_xaxes(title_text="time (UTC)")
-    if minimum == 0:
-        fig.update_yaxes(rangemode="tozero")
-        if series and all(v == 0 for s in series for v in s.values):
-            fig.update_yaxes(range=[0, 1], autorange=False)
-    if x_range is not None:
-        # Dates even with no series (an empty axis would read them as numbers).
-        fig.update_xaxes(type="date", range=list(x_range), autorange=False)
+        "uirevision": f"{title}|{revision}",
+        "shapes": shapes,
+        "annotations": annotations,
+    }
+    fig = go.Figure({"data": traces, "layout": layout}, _validate=False)
     if not series:
         empty_note(fig, unavailable, "no data yet")
     return fig

@@ -1,3 +1,5 @@
+import plotly.graph_objects as go
+
 from dashboards import figures
 from dashboards.data import Series
 
@@ -88,3 +90,41 @@ def test_shading_draws_a_labelled_span_below_the_lines() -> None:
     (rect,) = fig.layout.shapes
     assert rect.layer == "below"
     assert "writer: a" in [a.text for a in fig.layout.annotations]
+
+
+def test_a_full_figure_passes_plotly_validation() -> None:
+    """The figure is built without plotly's validation (for speed): every property it sets
+    must still be one plotly knows, or plotly.js would ignore it silently."""
+    series = [
+        Series({"name": "a"}, (1.0, 2.0), (0.5, 0.7)),
+        Series({"name": "CPU"}, (1.0, 2.0), (0.1, 0.2)),
+    ]
+    fig = figures.time_series_figure(
+        series,
+        title="t",
+        unit="u",
+        legend="{name}",
+        markers=[(1.5, "failover")],
+        stacked=True,
+        x_range=["2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"],
+        revision="r",
+        minimum=0,
+        shading=[(1.0, 2.0, "writer: a")],
+        colors=lambda name: "#123456" if name == "CPU" else None,
+    )
+    checked = go.Figure(fig.to_plotly_json())  # raises ValueError on an unknown property
+    assert [t.line.color for t in checked.data] == ["#123456", None]
+    assert [t.stackgroup for t in checked.data] == ["load", "load"]
+    assert {s.type for s in checked.layout.shapes} == {"line", "rect"}
+    assert checked.layout.template.layout.plot_bgcolor == "white"  # plotly_white
+
+
+def test_times_are_milliseconds_on_a_date_axis() -> None:
+    series = [Series({"name": "a"}, (1767225600.0, 1767225615.0), (1.0, 2.0))]
+    fig = figures.time_series_figure(series, title="t", unit="u", legend="{name}")
+    assert list(fig.data[0].x) == [1767225600000.0, 1767225615000.0]
+    assert fig.layout.xaxis.type == "date"
+    (rect,) = figures.time_series_figure(
+        [], title="t", unit="u", legend="{name}", shading=[(60.0, 120.0, "writer: a")]
+    ).layout.shapes
+    assert (rect.x0, rect.x1) == (60_000.0, 120_000.0)

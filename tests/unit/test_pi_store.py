@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from collector import pi_rollup
 from collector.activity import ActiveSession, Sample
 from collector.pi_store import PiStore
 from collector.targets import Target
@@ -84,3 +86,67 @@ def test_pi_settings_have_safe_defaults() -> None:
         50,
     )
     assert load_settings(environ={"BOREALIS_COLLECTOR__SQL_LITERALS": "on"}).collector.sql_literals
+
+
+def _spread(store: PiStore, start: int) -> None:
+    """Samples at uneven seconds over two hours and a bit, two digests."""
+    for i, second in enumerate(range(start + 7, start + 2 * 3600 + 400, 37)):
+        store.add_sample(sample(second + 0.2, "1" if i % 3 else "2", 1.0), Book())
+    store.flush()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "period"),
+    [(0, 3 * 3600, 3600), (0, 3 * 3600, 300), (60, 7200, 60), (0, 7200, None), (5, 7205, 1)],
+)
+def test_rollups_answer_as_the_seconds_do(
+    tmp_path: Path, start: int, end: int, period: int | None
+) -> None:
+    """Minute and hour rollups give what the per-second rows give, for ranges they serve
+    (aligned) and for those they do not (read from the seconds)."""
+    base = 100 * DAY
+    store = PiStore(tmp_path / "pi.db", retention_days=365)
+    _spread(store, base)
+    rows = store.load_rows("db-STORE", base + start, base + end, ["digest_id"], [], period=period)
+    with sqlite3.connect(tmp_path / "pi.db") as db:
+        expected = db.execute(
+            "select "
+            + (f"(ts / {period}) * {period}, " if period else "")
+            + "digest_id, sum(seconds) from load l join dims d on d.id = l.dim "
+            "where ts >= ? and ts < ? group by " + ("1, 2" if period else "1"),
+            (base + start, base + end),
+        ).fetchall()
+        covered = dict(
+            db.execute(
+                f"select (ts / {period or 1}) * {period or 1}, sum(seconds) from coverage "
+                "where ts >= ? and ts < ? group by 1",
+                (base + start, base + end),
+            ).fetchall()
+        )
+    assert sorted(rows) == sorted(expected) and rows
+    assert store.coverage("db-STORE", base + start, base + end, period or 1) == covered
+
+
+def test_a_store_from_before_the_rollups_is_rolled_up_when_opened(tmp_path: Path) -> None:
+    base = 100 * DAY
+    _spread(PiStore(tmp_path / "pi.db", retention_days=365), base)
+    with sqlite3.connect(tmp_path / "pi.db") as db:
+        for grain in pi_rollup.GRAINS:
+            db.execute(f"delete from load_{grain}")
+            db.execute(f"delete from coverage_{grain}")
+    reopened = PiStore(tmp_path / "pi.db", retention_days=365)
+    week = reopened.load_rows("db-STORE", base, base + 3 * 3600, ["digest_id"], [], period=3600)
+    seconds = reopened.load_rows("db-STORE", base + 1, base + 3 * 3600, ["digest_id"], [])
+    assert pi_rollup.tables(base, base + 3 * 3600, 3600) == ("load_3600", "coverage_3600")
+    assert sum(s for *_, s in week) == sum(s for *_, s in seconds) > 0
+
+
+def test_pruning_drops_only_buckets_wholly_past_the_retention(tmp_path: Path) -> None:
+    store = PiStore(tmp_path / "pi.db", retention_days=1)
+    now = 10 * DAY + 1800  # half past the hour: that hour's bucket straddles the cutoff
+    store.add_sample(sample(now - DAY - 3600, "2", 1.0), Book())  # wholly past
+    store.add_sample(sample(now - 60, "1", 1.0), Book())
+    store.flush()
+    store.prune(now)
+    hours = store.load_rows("db-STORE", 0, 11 * DAY, ["digest_id"], [], period=3600)
+    assert [(digest, seconds) for _, digest, seconds in hours] == [("1", 1.0)]

@@ -15,20 +15,21 @@ NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.parametrize(("seconds", "_label"), timerange.RELATIVE_CHOICES)
-def test_every_choice_gives_300_to_600_points_never_below_the_scrape(
+def test_every_choice_gives_at_most_the_target_points_never_below_the_scrape(
     seconds: int, _label: str
 ) -> None:
     step = timerange.step_for(seconds)
     assert step >= timerange.SCRAPE_S
     points = seconds / step
-    assert 300 <= points <= 600 or (step == timerange.SCRAPE_S and points <= 600)
+    # Whole seconds: at most the target, and more than half of it (5 min: 2 s, 150 points).
+    assert timerange.TARGET_POINTS / 2 < points <= timerange.TARGET_POINTS
 
 
 def test_a_relative_range_ends_now_and_keeps_its_key_across_refreshes() -> None:
     shown = timerange.resolve(timerange.relative(3600), now=NOW)
     assert (shown.start, shown.end) == (NOW - 3600, NOW)
     assert timerange.resolve(timerange.relative(3600), now=NOW + 5).key == shown.key
-    assert shown.step == 8.0
+    assert shown.step == 15.0  # 240 points
 
 
 def test_nothing_or_garbage_stored_is_the_default_range() -> None:
