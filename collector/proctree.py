@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from collector.procfs import CLOCK_TICKS, PAGE_SIZE, ProcFs
 
 READ_BUDGET = 64  # re-reads of known children (stat + io) per reading
-PSS_BUDGET = 64  # smaps_rollup reads per reading
+PSS_BUDGET = 16  # smaps_rollup reads per reading (each a page-table walk: ~1 ms and more)
 
 
 @dataclass

@@ -197,8 +197,9 @@ class ProcessSource:
         pss = gauge(
             "borealis_process_proportional_memory_bytes",
             "Proportional set size summed over the instance's processes: shared pages split "
-            "among their sharers, so the sum is the instance's real share of RAM (refreshed "
-            f"every {PSS_REFRESH_S:g} s: reading it costs the kernel a page-table walk).",
+            "among their sharers, so the sum is the instance's real share of RAM (each "
+            f"process' share refreshed every {PSS_REFRESH_S:g} s, at most {PSS_BUDGET} "
+            "processes a reading: reading it costs the kernel a page-table walk).",
         )
         deferred = counter(
             "borealis_process_reads_deferred",
