@@ -6,8 +6,9 @@ host may take the CPU away from the collector. Most of those processes are idle 
 backends, whose counters have not moved since they were last read. So the tree keeps each
 process' last reading and re-reads a child only when it may have changed:
 
-- a child it has never read (new connections: read once, whatever the budget, so a counter
-  never jumps by a backend's whole past when it is finally read);
+- a child it has never read (on the tree's first reading every child is read, whatever the
+  budget, so that a counter never jumps by a long-lived backend's past later; a connection
+  opened since is new work, read first within the budget);
 - a child PostgreSQL does not report as quiet: `quiet` holds the backends pg_stat_activity
   shows idle since before the previous reading (their state has not changed since);
   auxiliary processes, active and idle-in-transaction sessions are never quiet;
@@ -67,6 +68,7 @@ class ProcessTree:
     pending: set[int] = field(default_factory=set)  # re-reads put off by the budget
     deferred_total: dict[str, int] = field(default_factory=lambda: {"stat": 0, "smaps_rollup": 0})
     pss_unreadable: bool = False
+    _vanished: set[int] = field(default_factory=set)  # exited while a reading ran
     last_pss: int | None = None
 
     def read(self, quiet: Collection[int], now: float, *, pss: bool = True) -> TreeTotals:
@@ -77,14 +79,17 @@ class ProcessTree:
         for gone in self.readings.keys() - alive:
             del self.readings[gone]
         self.pending &= alive
+        first = not self.readings
+        self._vanished.clear()
         self._read_pid(self.postmaster, now, required=True)
         stale: list[int] = []
         for pid in children:
-            if pid not in self.readings:
+            if first:
                 self._read_pid(pid, now)
-            elif pid in self.pending or pid not in quiet:
+            elif pid not in self.readings or pid in self.pending or pid not in quiet:
                 stale.append(pid)
-        stale.sort(key=lambda pid: self.readings[pid].read_at)
+        # New processes first (they are missing from the sums), then the longest unread.
+        stale.sort(key=lambda pid: r.read_at if (r := self.readings.get(pid)) else -math.inf)
         for pid in stale[: self.read_budget]:
             self.pending.discard(pid)
             self._read_pid(pid, now)
@@ -103,7 +108,7 @@ class ProcessTree:
             else:
                 io = None
         return TreeTotals(
-            processes=len(self.readings),
+            processes=len(alive - self._vanished),
             ticks=ticks,
             rss_bytes=rss * PAGE_SIZE,
             io=None if io is None else (io[0], io[1], io[2], io[3]),
@@ -117,6 +122,7 @@ class ProcessTree:
             if required:
                 raise
             self.readings.pop(pid, None)
+            self._vanished.add(pid)
             return
         io: tuple[int, int, int, int] | None
         try:
@@ -125,6 +131,7 @@ class ProcessTree:
             io = None
         except (FileNotFoundError, ProcessLookupError):
             self.readings.pop(pid, None)
+            self._vanished.add(pid)
             return
         known = self.readings.get(pid)
         if known is None:

@@ -128,3 +128,30 @@ def test_a_vanished_postmaster_raises(tmp_path: Path) -> None:
     tree_with(tmp_path, 1)
     with pytest.raises(FileNotFoundError):
         ProcessTree(ProcFs(tmp_path), 999).read(quiet=(), now=0.0)
+
+
+def test_new_backends_after_the_first_reading_share_the_budget_and_go_first(
+    tmp_path: Path,
+) -> None:
+    """A connection storm adds work to a reading, but no more than the budget: the new
+    processes are read first (they are missing from the sums), the rest put off and counted."""
+    proc, pids = tree_with(tmp_path, 2)
+    procfs = CountingProcFs(tmp_path)
+    tree = ProcessTree(procfs, POSTMASTER, read_budget=4, pss_budget=1000)
+    tree.read(quiet=(), now=0.0)
+    new = list(range(2000, 2010))
+    for pid in new:
+        proc.process(pid, POSTMASTER, utime=7, stime=0)
+    (proc.root / str(POSTMASTER) / "task" / str(POSTMASTER) / "children").write_text(
+        " ".join(map(str, [*pids, *new])) + " "
+    )
+    procfs.take()
+    storm = tree.read(quiet=pids, now=3.0)
+    stats = [p for p in procfs.take() if p.endswith("/stat") and p != f"{POSTMASTER}/stat"]
+    assert len(stats) == 4 and all(int(p.split("/")[0]) in new for p in stats)
+    assert storm.processes == 1 + 2 + 10  # alive, read or not
+    assert tree.deferred_total["stat"] == 6
+    tree.read(quiet=[*pids, *new], now=6.0)
+    done = tree.read(quiet=[*pids, *new], now=9.0)
+    assert set(tree.readings) == {POSTMASTER, *pids, *new}
+    assert done.ticks == 60 + 2 * 3 + 10 * 7
