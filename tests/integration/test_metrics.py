@@ -242,7 +242,7 @@ def test_idle_connections_add_no_proc_reads_per_poll(postgres: Postgres) -> None
     once, then only while pg_stat_activity does not show it idle: the files a poll opens do
     not grow with idle connections, and an active session is read on every poll."""
     procfs = CountingProcFs()
-    source = ProcessSource(LocalInstances(procfs))
+    source = ProcessSource(LocalInstances(procfs), read_budget=10_000)  # idle cost, not budget
     target = Target("itest", "proc-reads", postgres.monitor_dsn, resource_id="db-PROCREADS")
     poller = InstancePoller(target, [InstanceSource(), source], CollectorSettings())
     extra: list[psycopg.Connection[tuple[object, ...]]] = []
@@ -269,6 +269,18 @@ def test_idle_connections_add_no_proc_reads_per_poll(postgres: Postgres) -> None
         poller.poll_once()
         assert f"{busy_pid}/stat" in procfs.opened
     finally:
+        pids = [conn.info.backend_pid for conn in extra]
         for conn in extra:
+            conn.cancel()  # a closed client does not stop pg_sleep: other tests count PgSleep
             conn.close()
         poller._close()
+        with postgres.connect() as check:
+            wait_for(
+                lambda: (
+                    not check.execute(
+                        "select 1 from pg_stat_activity where pid = any(%s)", [pids]
+                    ).fetchone()
+                ),
+                10,
+                what="this test's backends to exit",
+            )
