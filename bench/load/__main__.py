@@ -171,8 +171,9 @@ def run(stack: LoadStack, args: argparse.Namespace, work: Path, r: dict[str, Any
     }
     print(f"statements: {r['statements']}", flush=True)
 
-    r["observer"] = observer_effect(stack, args, work, writer["port"])
-    print(f"observer effect: {r['observer']['ratios']}", flush=True)
+    if args.rounds > 0:  # --rounds 0: the load window alone
+        r["observer"] = observer_effect(stack, args, work, writer["port"])
+        print(f"observer effect: {r['observer']['ratios']}", flush=True)
 
     sessions = Sessions(endpoint, args.connections, args.active)
     r["sessions"] = {"open_s": round(sessions.open(), 1)}

@@ -100,6 +100,13 @@ class Watch:
             for k, v in s.per_instance("borealis_poll_age_seconds").items():
                 age_by_instance[k] = max(age_by_instance.get(k, 0.0), v)
 
+        slowest: dict[str, float] = {}  # source -> its slowest poll seen (any instance)
+        for s in self.scrapes:
+            for (n, labels), v in s.values.items():
+                if n == "borealis_source_duration_seconds":
+                    source = dict(labels).get("source", "")
+                    slowest[source] = max(slowest.get(source, 0.0), v)
+
         def delta(name: str, **match: str) -> float:
             return last.total(name, **match) - first.total(name, **match)
 
@@ -122,6 +129,10 @@ class Watch:
             "log_malformed": delta("borealis_log_malformed_lines_total"),
             "log_events_suppressed": delta("borealis_log_events_suppressed_total"),
             "log_tail_errors": delta("borealis_log_tail_errors_total"),
+            "proc_reads_deferred": delta("borealis_process_reads_deferred_total"),
+            "slowest_sources": sorted(
+                ((k, round(v, 3)) for k, v in slowest.items()), key=lambda kv: -kv[1]
+            )[:4],
         }
 
 

@@ -71,12 +71,19 @@ def markdown(r: dict[str, Any]) -> str:
             f"{w['log_malformed']:.0f} / {w['log_tail_errors']:.0f} |",
             f"| log events held back by the rate limit (counted) | "
             f"{w['log_events_suppressed']:.0f} |",
+            "| /proc reads put off by the per-reading budget (counted) | "
+            f"{w.get('proc_reads_deferred', 0):.0f} |",
+            "| slowest sources (one poll, seconds) | "
+            + ", ".join(f"{n} {v}" for n, v in w.get("slowest_sources", []))
+            + " |",
             "| largest metric families | "
             + ", ".join(f"{n} {c}" for n, c in w.get("top_families", []))
             + " |",
         ]
     o = r.get("observer")
-    if o:
+    if not o:
+        lines += ["", "Observer effect: not measured in this run (`--rounds 0`)."]
+    else:
         lines += [
             "",
             f"Observer effect ({o['pgbench']}, on the writer; rounds alternate the order):",

@@ -54,9 +54,11 @@ def counter(name: str, doc: str, extra: Sequence[str] = (), unit: str = "") -> C
     return CounterMetricFamily(name, doc, labels=[*INSTANCE_LABELS, *extra], unit=unit)
 
 
-def fetch_one(conn: psycopg.Connection[Any], sql: str) -> dict[str, Any] | None:
+def fetch_one(
+    conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(sql)
+        cur.execute(sql, params)
         return cur.fetchone()
 
 

@@ -5,24 +5,30 @@ and I/O counters include children that already exited (the postmaster's cutime/c
 its /proc/<pid>/io add them once reaped). A child exiting between two reads can make one
 reading dip by its share; counters never go down here, so a dip is held at the previous
 value instead of looking like a reset to Prometheus.
+
+Each reading re-reads only the processes that may have changed (collector/proctree.py):
+idle backends are read once, so 500 connections cost a poll no more than 5 do; re-reads
+beyond a per-reading budget are put off and counted (borealis_process_reads_deferred_total).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from prometheus_client.core import Metric
 
 from collector.localhost import LocalInstances
-from collector.procfs import CLOCK_TICKS, PAGE_SIZE, ProcFs
-from collector.sources.base import InstancePoll, counter, gauge
+from collector.procfs import ProcFs
+from collector.proctree import PSS_BUDGET, READ_BUDGET, ProcessTree, TreeTotals
+from collector.queries import query_for
+from collector.sources.base import InstancePoll, counter, fetch_one, gauge
 
 PSS_REFRESH_S = 30.0
 
@@ -43,6 +49,9 @@ class ProcessSnapshot:
     counters: ProcessCounters
     rss_bytes: float
     pss_bytes: float | None
+    # /proc reads put off to a later reading by the per-reading budget, by file, since the
+    # collector first read this postmaster (collector/proctree.py).
+    deferred_reads: tuple[tuple[str, int], ...] = ()
 
 
 def monotonic(previous: ProcessCounters | None, now: ProcessCounters) -> ProcessCounters:
@@ -57,54 +66,32 @@ def monotonic(previous: ProcessCounters | None, now: ProcessCounters) -> Process
 
 
 def read_tree(procfs: ProcFs, postmaster: int, *, pss: bool) -> ProcessSnapshot:
-    """Sum over the postmaster and its children. A child that exits meanwhile is skipped;
-    a file we may not read leaves that figure unknown (None). PSS (smaps_rollup) costs
-    half a millisecond of kernel time per process: read only when `pss`."""
-    pids = [postmaster, *procfs.children(postmaster)]
-    ticks = rss = 0
-    io: list[int] | None = [0, 0, 0, 0]
-    pss_total: int | None = 0 if pss else None
-    seen = 0
-    for pid in pids:
-        try:
-            pid_ticks, rss_pages = procfs.stat_counters(pid)
-        except (FileNotFoundError, ProcessLookupError):
-            if pid == postmaster:
-                raise
-            continue
-        seen += 1
-        ticks += pid_ticks
-        rss += rss_pages * PAGE_SIZE
-        if io is not None:
-            try:
-                io = [a + b for a, b in zip(io, procfs.io_counters(pid), strict=True)]
-            except PermissionError:
-                io = None
-            except (FileNotFoundError, ProcessLookupError):
-                pass
-        if pss_total is not None:
-            try:
-                pss_total += procfs.memory(pid).pss
-            except PermissionError:
-                pss_total = None
-            except (FileNotFoundError, ProcessLookupError):
-                pass
+    """One reading of the whole tree, nothing kept (ProcessSource keeps a ProcessTree per
+    postmaster instead). A child that exits meanwhile is skipped; a file we may not read
+    leaves that figure unknown (None)."""
+    tree = ProcessTree(procfs, postmaster, pss_budget=1 << 30)
+    return snapshot(tree, tree.read((), time.monotonic(), pss=pss), postmaster)
+
+
+def snapshot(tree: ProcessTree, totals: TreeTotals, postmaster: int) -> ProcessSnapshot:
     try:
         cpus = len(os.sched_getaffinity(postmaster))
     except OSError:
         cpus = os.cpu_count() or 1
+    io = totals.io
     return ProcessSnapshot(
-        processes=seen,
+        processes=totals.processes,
         cpus=cpus,
         counters=ProcessCounters(
-            cpu_seconds=ticks / CLOCK_TICKS,
+            cpu_seconds=totals.cpu_seconds,
             io_read_bytes=None if io is None else float(io[0]),
             io_write_bytes=None if io is None else float(io[1]),
             io_read_syscalls=None if io is None else float(io[2]),
             io_write_syscalls=None if io is None else float(io[3]),
         ),
-        rss_bytes=float(rss),
-        pss_bytes=None if pss_total is None else float(pss_total),
+        rss_bytes=float(totals.rss_bytes),
+        pss_bytes=None if totals.pss_bytes is None else float(totals.pss_bytes),
+        deferred_reads=tuple(sorted(tree.deferred_total.items())),
     )
 
 
@@ -144,36 +131,52 @@ class ProcessSource:
     name = "process"
     os_metrics = True
 
-    def __init__(self, local: LocalInstances, pss_refresh_s: float = PSS_REFRESH_S) -> None:
+    def __init__(
+        self,
+        local: LocalInstances,
+        pss_refresh_s: float = PSS_REFRESH_S,
+        read_budget: int = READ_BUDGET,
+        pss_budget: int = PSS_BUDGET,
+    ) -> None:
         self.local = local
         self.pss_refresh_s = pss_refresh_s
+        self.read_budget = read_budget
+        self.pss_budget = pss_budget
         self._lock = threading.Lock()
         self._last: dict[tuple[int, int], ProcessCounters] = {}
-        self._pss: dict[tuple[int, int], tuple[float, float | None]] = {}
+        # Per postmaster: its process tree and the server time of the last quiet query.
+        self._trees: dict[tuple[int, int], tuple[ProcessTree, datetime | None]] = {}
 
     def poll(self, conn: psycopg.Connection[Any], version_num: int) -> ProcessSnapshot | None:
         instance = self.local.resolve(conn)
         if instance is None:
             return None
         key = (instance.postmaster_pid, instance.start_ticks)
-        now = time.monotonic()
-        with self._lock:
-            pss_at, pss = self._pss.get(key, (-math.inf, None))
-        fresh_pss = now - pss_at >= self.pss_refresh_s
-        try:
-            snap = read_tree(self.local.procfs, instance.postmaster_pid, pss=fresh_pss)
-        except (FileNotFoundError, ProcessLookupError):
-            return None  # the postmaster is gone; the next connection finds the new one
         with self._lock:
             if len(self._last) > 256:  # postmasters come and go with restarts
                 self._last.clear()
-                self._pss.clear()
+                self._trees.clear()
+            tree, since = self._trees.get(key) or (
+                ProcessTree(
+                    self.local.procfs,
+                    instance.postmaster_pid,
+                    read_budget=self.read_budget,
+                    pss_budget=self.pss_budget,
+                    pss_refresh_s=self.pss_refresh_s,
+                ),
+                None,
+            )
+        row = fetch_one(conn, query_for("quiet_backends", version_num) or "", {"since": since})
+        quiet = frozenset(row["quiet"]) if row is not None else frozenset()
+        try:
+            totals = tree.read(quiet, time.monotonic())
+        except (FileNotFoundError, ProcessLookupError):
+            return None  # the postmaster is gone; the next connection finds the new one
+        snap = snapshot(tree, totals, instance.postmaster_pid)
+        with self._lock:
+            self._trees[key] = (tree, row["now"] if row is not None else None)
             counters = monotonic(self._last.get(key), snap.counters)
             self._last[key] = counters
-            if fresh_pss:
-                self._pss[key] = (now, snap.pss_bytes)
-            else:
-                snap = replace(snap, pss_bytes=pss)
         return replace(snap, counters=counters)
 
     def families(self, polls: Sequence[InstancePoll]) -> Iterable[Metric]:
@@ -194,13 +197,23 @@ class ProcessSource:
         pss = gauge(
             "borealis_process_proportional_memory_bytes",
             "Proportional set size summed over the instance's processes: shared pages split "
-            "among their sharers, so the sum is the instance's real share of RAM (refreshed "
-            f"every {PSS_REFRESH_S:g} s: reading it costs the kernel a page-table walk).",
+            "among their sharers, so the sum is the instance's real share of RAM (each "
+            f"process' share refreshed every {PSS_REFRESH_S:g} s, at most {PSS_BUDGET} "
+            "processes a reading: reading it costs the kernel a page-table walk).",
+        )
+        deferred = counter(
+            "borealis_process_reads_deferred",
+            "/proc reads of the instance's processes put off to a later reading by the "
+            "collector's per-reading budget (file: stat for CPU, RSS and I/O, smaps_rollup for "
+            "PSS); the last values stand in meanwhile, so nothing is lost, only late.",
+            extra=["file"],
         )
         for poll in polls:
             snap: ProcessSnapshot | None = poll.results.get(self.name)
             if snap is None:
                 continue
+            for file, count in snap.deferred_reads:
+                deferred.add_metric([*poll.labels, file], count)
             for family, attr in counters:
                 value = getattr(snap.counters, attr)
                 if value is not None:
@@ -211,4 +224,4 @@ class ProcessSource:
             if snap.pss_bytes is not None:
                 pss.add_metric(poll.labels, snap.pss_bytes)
         yield from (family for family, _ in counters)
-        yield from (cpus, processes, rss, pss)
+        yield from (cpus, processes, rss, pss, deferred)

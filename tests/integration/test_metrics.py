@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from collector.localhost import LocalInstances
@@ -21,6 +22,7 @@ from core.settings import CollectorSettings, Settings
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
 from tests.integration.test_collector import sample_values, value_for
+from tests.unit.test_proctree import CountingProcFs
 
 pytestmark = pytest.mark.integration
 
@@ -232,3 +234,53 @@ def test_os_sources_are_read_every_os_poll_interval_and_their_reading_stands_bet
         assert [p.results["every-poll"] for p in polls] == list(range(1, len(polls) + 1))
     finally:
         poller._close()
+
+
+def test_idle_connections_add_no_proc_reads_per_poll(postgres: Postgres) -> None:
+    """500 connections once slowed the writer's poll below 1/s (docs/reliability.md, Load):
+    the process source read /proc for every backend on every reading. Now a backend is read
+    once, then only while pg_stat_activity does not show it idle: the files a poll opens do
+    not grow with idle connections, and an active session is read on every poll."""
+    procfs = CountingProcFs()
+    source = ProcessSource(LocalInstances(procfs), read_budget=10_000)  # idle cost, not budget
+    target = Target("itest", "proc-reads", postgres.monitor_dsn, resource_id="db-PROCREADS")
+    poller = InstancePoller(target, [InstanceSource(), source], CollectorSettings())
+    extra: list[psycopg.Connection[tuple[object, ...]]] = []
+
+    def stat_reads() -> int:
+        poller._os_readings.clear()  # every poll takes an OS reading
+        procfs.opened.clear()
+        assert poller.poll_once().ok
+        return sum(1 for path in procfs.opened if path.endswith("/stat"))
+
+    try:
+        stat_reads()
+        baseline = stat_reads()
+        extra = [postgres.connect() for _ in range(30)]
+        assert stat_reads() >= baseline + 30  # new backends: each read once
+        stat_reads()  # they turned quiet before this poll's query ran
+        assert stat_reads() <= baseline + 3  # (autovacuum workers come and go)
+        busy = extra[0]
+        busy.pgconn.send_query(b"select pg_sleep(30)")
+        wait_for(lambda: stat_reads() >= baseline + 1, 10, what="the active backend re-read")
+        busy_pid = busy.info.backend_pid
+        procfs.opened.clear()
+        poller._os_readings.clear()
+        poller.poll_once()
+        assert f"{busy_pid}/stat" in procfs.opened
+    finally:
+        pids = [conn.info.backend_pid for conn in extra]
+        for conn in extra:
+            conn.cancel()  # a closed client does not stop pg_sleep: other tests count PgSleep
+            conn.close()
+        poller._close()
+        with postgres.connect() as check:
+            wait_for(
+                lambda: (
+                    not check.execute(
+                        "select 1 from pg_stat_activity where pid = any(%s)", [pids]
+                    ).fetchone()
+                ),
+                10,
+                what="this test's backends to exit",
+            )
