@@ -32,6 +32,12 @@ body { font-family: system-ui, sans-serif; margin: 0; }
 .rangebar { display: flex; gap: 10px; align-items: center; padding: 8px 20px;
             background: #f4f6f8; flex-wrap: wrap; }
 .rangebar .unavailable { margin: 0; }
+.graph-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr));
+              gap: 4px 12px; }
+.shared-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 13px;
+                 padding: 4px 0; }
+.shared-legend .swatch { display: inline-block; width: 18px; height: 3px;
+                         vertical-align: middle; margin-right: 5px; }
 """
 
 

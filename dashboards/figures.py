@@ -67,13 +67,15 @@ def time_series_figure(
     minimum: float | None = None,
     shading: Sequence[tuple[float, float, str]] = (),
     colors: Callable[[str], str | None] | None = None,
+    show_legend: bool = True,
 ) -> go.Figure:
     """Lines per series, over `x_range` when given (the page's shared range); with none,
     the graph says why: `unavailable` (a data source that did not answer, in red) or
     "no data yet". A `minimum` of 0 keeps zero at the bottom of the y-axis, and a flat zero
     line gets a 0..1 axis rather than Plotly's -1..1; `shading` marks (start, end, label)
     spans, such as the writer's; `colors` gives a series' colour by its name (the palette's
-    wait colours), None leaving it to Plotly.
+    wait colours), None leaving it to Plotly; `show_legend` False for a graph whose page draws
+    one legend for all its graphs.
 
     Built as plain JSON and wrapped without plotly's validation: validating and copying
     every point of a page's graphs cost more than a second per refresh (bench.ui)."""
@@ -171,6 +173,8 @@ def time_series_figure(
         "shapes": shapes,
         "annotations": annotations,
     }
+    if not show_legend:
+        layout["showlegend"] = False
     fig = go.Figure({"data": traces, "layout": layout}, _validate=False)
     if not series:
         empty_note(fig, unavailable, "no data yet")

@@ -28,6 +28,7 @@ PI_STATUS = "pi-status"
 OVERVIEW_STATUS = "overview-status"
 REPLICATION_STATUS = "replication-status"
 IO_STATUS = "io-status"
+IO_LEGEND = "io-legend"
 EVENTS_STATUS = "events-status"
 # The shared time range: its store, the picker, the absolute inputs, auto-refresh's pause.
 TIME_RANGE = "time-range"

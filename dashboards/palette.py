@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import colorsys
 import zlib
+from collections.abc import Iterable
 
 CPU = "CPU"
 # PostgreSQL 15's wait event types, and CPU (a session active and not waiting).
@@ -37,6 +38,34 @@ NAMED_COLORS = (
     "#bab0ac",
     "#86bcb6",
     "#d37295",
+)
+# One colour per instance on a page whose graphs share one legend: 24 distinct colours (Plotly's
+# Dark24), so 16 instances never share one (Plotly's default colorway has ten).
+INSTANCE_COLORS = (
+    "#2e91e5",
+    "#e15f99",
+    "#1ca71c",
+    "#fb0d0d",
+    "#da16ff",
+    "#222a2a",
+    "#b68100",
+    "#750d86",
+    "#eb663b",
+    "#511cfb",
+    "#00a08b",
+    "#fb00d1",
+    "#fc0080",
+    "#b2828d",
+    "#6c7c32",
+    "#778aae",
+    "#862a16",
+    "#a777f1",
+    "#620042",
+    "#1616a7",
+    "#da60ca",
+    "#6c4516",
+    "#0d2a63",
+    "#af0038",
 )
 # How far (in HLS lightness) a wait event may be from its type's colour.
 SHADE_SPREAD = 0.18
@@ -70,6 +99,14 @@ def color_for(name: str, waits: bool = True) -> str:
     if found is not None:
         return found
     return NAMED_COLORS[zlib.crc32(name.encode()) % len(NAMED_COLORS)]
+
+
+def instance_colors(names: Iterable[str]) -> dict[str, str]:
+    """A colour per distinct name, in sorted order: the same instances get the same colours on
+    every graph of a page and on every refresh while the cluster keeps its instances."""
+    return {
+        name: INSTANCE_COLORS[i % len(INSTANCE_COLORS)] for i, name in enumerate(sorted(set(names)))
+    }
 
 
 def is_wait_group(group: str) -> bool:

@@ -3,7 +3,7 @@ the graph and in the page's status line, never drawn as an empty graph."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dash import html
@@ -37,6 +37,38 @@ def panel_series(
     return out, unavailable
 
 
+def panel_figure(
+    ctx: UiContext,
+    panel: Panel,
+    series: Sequence[Series],
+    unavailable: str | None,
+    *,
+    markers: Sequence[tuple[float, str]] = (),
+    shading: Sequence[tuple[float, float, str]] = (),
+    colors: Callable[[str], str | None] | None = None,
+    show_legend: bool = True,
+) -> Any:
+    """The panel's figure over the page's range; `colors` by series name (by default one
+    colour per wait type on every page for a panel sliced by wait, else Plotly's)."""
+    if colors is None and panel.wait_slices:
+        colors = palette.wait_color
+    return figures.time_series_figure(
+        series,
+        title=panel.title,
+        unit=panel.unit_label,
+        legend="{name}",
+        markers=markers,
+        stacked=panel.stacked,
+        unavailable=unavailable,
+        x_range=ctx.x_range,
+        revision=ctx.range_key,
+        minimum=panel.minimum,
+        shading=shading,
+        colors=colors,
+        show_legend=show_legend,
+    )
+
+
 def panel_figures(
     ctx: UiContext,
     panels: Sequence[Panel],
@@ -46,27 +78,12 @@ def panel_figures(
 ) -> list[Any]:
     """One figure per panel; a source that did not answer is said on the graph and appended
     to `problems` for the page's status line."""
-    out = []
-    for panel in panels:
-        series, unavailable = panel_series(ctx, panel, problems)
-        out.append(
-            figures.time_series_figure(
-                series,
-                title=panel.title,
-                unit=panel.unit_label,
-                legend="{name}",
-                markers=markers,
-                stacked=panel.stacked,
-                unavailable=unavailable,
-                x_range=ctx.x_range,
-                revision=ctx.range_key,
-                minimum=panel.minimum,
-                shading=shading,
-                # One colour per wait type on every page.
-                colors=palette.wait_color if panel.wait_slices else None,
-            )
+    return [
+        panel_figure(
+            ctx, panel, *panel_series(ctx, panel, problems), markers=markers, shading=shading
         )
-    return out
+        for panel in panels
+    ]
 
 
 def failover_markers(ctx: UiContext, problems: list[str] | None = None) -> list[tuple[float, str]]:

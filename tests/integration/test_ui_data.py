@@ -286,6 +286,31 @@ def test_io_page_draws_the_series_and_no_status(prometheus: str, collector: str)
     assert annotations(read) == ["writer: ui-3"]  # the writer's shading, nothing unavailable
 
 
+def test_io_page_shares_one_legend_with_one_colour_per_instance(
+    prometheus: str, collector: str
+) -> None:
+    *graphs, status = io.figures_for(context(prometheus, collector))
+    assert status == []
+    shared = [
+        g
+        for (graph_id, _), g in zip(io.GRAPHS, graphs, strict=True)
+        if graph_id not in io.OWN_LEGEND
+    ]
+    (volume,) = [
+        g for (graph_id, _), g in zip(io.GRAPHS, graphs, strict=True) if graph_id in io.OWN_LEGEND
+    ]
+    assert all(g.layout.showlegend is False for g in shared)
+    assert volume.layout.showlegend is None  # its own legend: reads and writes
+    drawn = {(t.name, t.line.color) for g in shared for t in g.data}
+    assert {name for name, _ in drawn} == {"ui-1", "ui-3"}
+    assert len(drawn) == 2  # each instance in one colour on every graph, the two apart
+    legend = [
+        (item.children[1], item.children[0].style["background"])
+        for item in io.shared_legend(tuple(graphs))
+    ]
+    assert legend == sorted(drawn)
+
+
 def test_io_page_keeps_one_series_per_instance_across_a_failover_and_shades_the_writer(
     prometheus: str, collector: str
 ) -> None:

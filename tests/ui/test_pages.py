@@ -123,7 +123,20 @@ def test_io_page_plots_iops_per_instance(browser: webdriver.Chrome, stack: Stack
         WebDriverWait(browser, 30).until(
             ec.presence_of_element_located((By.CSS_SELECTOR, f"{graph} .main-svg"))
         )
-    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#read-iops-graph .legendtext"), 30)
+    # One legend for the per-instance graphs: every instance once, each in its own colour.
+    instances = {i["id"] for i in stack.status()["instances"]}
+
+    def legend() -> dict[str, str]:
+        return {
+            item.text: item.find_element(By.CSS_SELECTOR, ".swatch").value_of_css_property(
+                "background-color"
+            )
+            for item in browser.find_elements(By.CSS_SELECTOR, "#io-legend .legend-item")
+        }
+
+    wait_for(lambda: set(legend()) >= instances, 30, what="every instance in the shared legend")
+    assert len(set(legend().values())) == len(legend())
+    assert not browser.find_elements(By.CSS_SELECTOR, "#read-iops-graph .legendtext")
 
     def volume() -> str:
         found = browser.find_elements(By.CSS_SELECTOR, "#volume-iops-graph .legendtext")

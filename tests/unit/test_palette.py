@@ -60,3 +60,12 @@ def test_the_pages_wait_graphs_use_the_palette() -> None:
         "IO": "#1f77b4",
         "Lock": "#d62728",
     }
+
+
+def test_instances_get_distinct_colours_fixed_by_their_sorted_names() -> None:
+    names = [f"borealis-instance-{n}" for n in range(1, 17)]
+    colours = palette.instance_colors(reversed(names))
+    assert list(colours) == sorted(names)
+    assert len(set(colours.values())) == 16  # Plotly's ten default colours would repeat
+    assert palette.instance_colors([*names, names[0]]) == colours  # the same on every graph
+    assert set(colours.values()) <= set(palette.INSTANCE_COLORS)
