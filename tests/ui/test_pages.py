@@ -137,6 +137,23 @@ def test_io_page_plots_iops_per_instance(browser: webdriver.Chrome, stack: Stack
     wait_for(lambda: set(legend()) >= instances, 30, what="every instance in the shared legend")
     assert len(set(legend().values())) == len(legend())
     assert not browser.find_elements(By.CSS_SELECTOR, "#read-iops-graph .legendtext")
+    # ... and a drawn line per instance on the graphs that share it.
+    wait_for(
+        lambda: (
+            len(
+                [
+                    line
+                    for line in browser.find_elements(
+                        By.CSS_SELECTOR, "#read-iops-graph .trace .js-line"
+                    )
+                    if (line.get_attribute("d") or "M") != "M"
+                ]
+            )
+            >= len(instances)
+        ),
+        30,
+        what="a line per instance on the read IOPS graph",
+    )
 
     def volume() -> str:
         found = browser.find_elements(By.CSS_SELECTOR, "#volume-iops-graph .legendtext")
