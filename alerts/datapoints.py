@@ -16,8 +16,8 @@ from alerts.sources import AWS_RDS, BOREALIS, DIMENSION_LABELS, Level, MetricSou
 
 ROLES = ("WRITER", "READER")
 # How long a gap in the rules' own evaluation (a Prometheus restart) `last_seen` bridges: it
-# reads its own previous value, recorded every evaluation (every 5 s for 10-second alarms,
-# every 10 s for the others), so each minute of range is 6 to 12 samples per series read
+# reads its own previous value, recorded every evaluation (every 2 s for 10-second alarms,
+# every 10 s for the others), so each minute of range is 6 to 30 samples per series read
 # by every evaluation.
 REMEMBER_ACROSS = "2m"
 OVER_TIME = {

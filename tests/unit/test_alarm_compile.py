@@ -72,7 +72,7 @@ def test_numbers_keep_their_precision() -> None:
     assert number(1e20) == "1e+20"
 
 
-def test_each_alarm_group_runs_every_half_period_at_most_every_10_s() -> None:
+def test_each_alarm_group_runs_every_fifth_of_its_period_at_most_every_10_s() -> None:
     pack = load_pack()
     groups = {
         str(g["name"]): str(g.get("interval"))
@@ -81,5 +81,5 @@ def test_each_alarm_group_runs_every_half_period_at_most_every_10_s() -> None:
     periods = {a.AlarmName: a.period_s for a in pack.metric_alarms}
     assert {periods[name] for name in periods} == {10, 60}
     for name, period in periods.items():
-        assert groups[f"alarm:{name}"] == ("5s" if period == 10 else "10s"), name
-    assert [group_interval_s(p) for p in (10, 20, 30, 60, 300)] == [5, 10, 10, 10, 10]
+        assert groups[f"alarm:{name}"] == ("2s" if period == 10 else "10s"), name
+    assert [group_interval_s(p) for p in (10, 20, 30, 60, 300)] == [2, 4, 6, 10, 10]
