@@ -6,15 +6,17 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   hour after; from the start for the series an alarm names in full). A known series
   without datapoints is evaluated with zero datapoints, not dropped.
 
-- ``alarm:datapoints_encoded:{recent,older1,older2}``: of the last N periods, and of each of
-  the two periods before them, how many datapoints exist and how many breach, in one number
-  (one subquery for both: ``present + 10000 * breaching``; decoded inline by the rules below,
-  not recorded, so an alarm is 8 rules and each subquery runs once per evaluation).
+- ``alarm:datapoints_encoded:{recent,upto_older1}`` and ``alarm:datapoints_evaluated``: how
+  many datapoints exist and how many breach, in one number (``present + 10000 * breaching``,
+  so one subquery counts both), built up window by window: the last N periods (``recent``);
+  plus the period before them if fewer than N datapoints exist so far (``upto_older1``);
+  plus the period before that, again if fewer than N (``alarm:datapoints_evaluated``).
   N periods plus two is the *evaluation range* (CloudWatch retrieves "a higher number of data
-  points than Evaluation Periods"; its documented examples use N + 2).
-- ``alarm:datapoints_evaluated:{count,breaching}``: the N datapoints CloudWatch evaluates: the
-  most recent *existing* ones of the evaluation range, so a gap is bridged by older real
-  datapoints before the missing-data treatment is used at all.
+  points than Evaluation Periods"; its documented examples use N + 2), and the result is the
+  N datapoints CloudWatch evaluates: the most recent *existing* ones of the range, so a gap
+  is bridged by older real datapoints before the missing-data treatment is used at all.
+  Each rule reads the previous one's recorded value and adds one window: three subqueries
+  and a few selectors an alarm, not a decoding rule that re-reads every window many times.
 - ``alarm:state``: 0 OK, 1 INSUFFICIENT_DATA, 2 ALARM (``max`` over series is the worst).
   Missing datapoints still lacking after that fill ``N``: ``breaching`` counts them as
   breaching, ``notBreaching`` as not; ``missing`` gives ALARM with M breaching datapoints, OK
@@ -42,6 +44,9 @@ EXTRA_PERIODS = 2
 ENCODE = 10_000
 OK, INSUFFICIENT_DATA, ALARM = 0, 1, 2
 STATE = "alarm:state"
+RECENT = "alarm:datapoints_encoded:recent"
+UPTO_OLDER1 = "alarm:datapoints_encoded:upto_older1"
+EVALUATED = "alarm:datapoints_evaluated"
 OPERATORS = {
     Comparison.GREATER_OR_EQUAL: ">=",
     Comparison.GREATER: ">",
@@ -160,11 +165,21 @@ def band_rules(alarm: MetricAlarm, band: Band, value: str, labels: dict[str, str
     ]
 
 
+def _present(encoded: str) -> str:
+    """How many datapoints an encoded count holds."""
+    return f"({encoded} % {ENCODE})"
+
+
+def _breaching(encoded: str) -> str:
+    """How many datapoints of an encoded count breach."""
+    return f"floor({encoded} / {ENCODE})"
+
+
 def state_expr(alarm: MetricAlarm) -> str:
     name = alarm.AlarmName
     n, m = alarm.EvaluationPeriods, alarm.datapoints_to_alarm
-    real = _selector("alarm:datapoints_evaluated:count", name)
-    bad = _selector("alarm:datapoints_evaluated:breaching", name)
+    evaluated = _selector(EVALUATED, name)
+    real, bad = _present(evaluated), _breaching(evaluated)
     treatment = alarm.TreatMissingData
     if treatment is MissingData.BREACHING:
         return f"{ALARM} * (({bad} + ({n} - {real})) >= bool {m})"
@@ -177,38 +192,13 @@ def state_expr(alarm: MetricAlarm) -> str:
     return f"({missing} != {INSUFFICIENT_DATA}) or ({previous} and {missing}) or {missing}"
 
 
-def _present(name: str, window: str) -> str:
-    """How many datapoints exist in `window` (decoded from its encoded count)."""
-    return f"({_selector(f'alarm:datapoints_encoded:{window}', name)} % {ENCODE})"
-
-
-def _breaching(name: str, window: str) -> str:
-    """How many datapoints of `window` breach (decoded from its encoded count)."""
-    return f"floor({_selector(f'alarm:datapoints_encoded:{window}', name)} / {ENCODE})"
-
-
-def _taken(name: str, n: int) -> tuple[str, str]:
-    """Whether the datapoint of the period before the recent N (older1), and of the one
-    before that (older2), is among the N evaluated: it exists and fewer than N newer ones
-    do. Each older window is one period, so it holds 0 or 1 datapoint."""
-    recent = _present(name, "recent")
-    take1 = f"({_present(name, 'older1')} * ({recent} < bool {n}))"
-    take2 = f"({_present(name, 'older2')} * (({recent} + {take1}) < bool {n}))"
-    return take1, take2
-
-
-def evaluated_count(name: str, n: int) -> str:
-    """The N datapoints CloudWatch evaluates: the most recent existing ones of the range."""
-    take1, take2 = _taken(name, n)
-    return f"{_present(name, 'recent')} + {take1} + {take2}"
-
-
-def evaluated_breaching(name: str, n: int) -> str:
-    take1, take2 = _taken(name, n)
-    return (
-        f"{_breaching(name, 'recent')} + {take1} * {_breaching(name, 'older1')}"
-        f" + {take2} * {_breaching(name, 'older2')}"
-    )
+def take_older(so_far: str, older: str, n: int) -> str:
+    """`so_far` plus the datapoint of an older one-period window (encoded; 0 or 1 datapoint)
+    when fewer than N datapoints are counted so far; `so_far` alone when that period has
+    none."""
+    wanted = f"({_present(so_far)} < bool {n})"
+    added = f"{so_far} + ignoring (alarm_name) ({older} * ignoring (alarm_name) {wanted})"
+    return f"({added}) or ignoring (alarm_name) {so_far}"
 
 
 def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
@@ -232,24 +222,32 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
     ]
     if band is not None:
         rules += band_rules(alarm, band, value, labels)
-    windows = {
-        "recent": (f"[{n * period - 1}s:{period}s]", ""),
-        "older1": (f"[{period - 1}s:{period}s]", f" offset {n * period}s"),
-        "older2": (f"[{period - 1}s:{period}s]", f" offset {(n + 1) * period}s"),
-    }
     name = alarm.AlarmName
-    for window, (span, offset) in windows.items():
-        # One subquery counts both: each existing datapoint adds 1, a breaching one
-        # ENCODE more (N <= 8640 datapoints: a day of 10-second periods, so they never mix).
-        encoded = f"sum_over_time((1 + {ENCODE} * ({scored})){span}{offset})"
-        record = f"alarm:datapoints_encoded:{window}"
-        rules.append({"record": record, "expr": _or_zero(encoded, zero), "labels": labels})
+
+    def encoded(span: str, offset: str = "") -> str:
+        # Each existing datapoint adds 1, a breaching one ENCODE more (N <= 8640 datapoints:
+        # a day of 10-second periods, so they never mix).
+        return f"sum_over_time((1 + {ENCODE} * ({scored})){span}{offset})"
+
+    recent = _selector(RECENT, name)
+    upto_older1 = _selector(UPTO_OLDER1, name)
+    older = f"[{period - 1}s:{period}s]"
     rules += [
-        {"record": record, "expr": expr, "labels": labels}
-        for record, expr in (
-            ("alarm:datapoints_evaluated:count", evaluated_count(name, n)),
-            ("alarm:datapoints_evaluated:breaching", evaluated_breaching(name, n)),
-            (STATE, state_expr(alarm)),
-        )
+        {
+            "record": RECENT,
+            "expr": _or_zero(encoded(f"[{n * period - 1}s:{period}s]"), zero),
+            "labels": labels,
+        },
+        {
+            "record": UPTO_OLDER1,
+            "expr": take_older(recent, encoded(older, f" offset {n * period}s"), n),
+            "labels": labels,
+        },
+        {
+            "record": EVALUATED,
+            "expr": take_older(upto_older1, encoded(older, f" offset {(n + 1) * period}s"), n),
+            "labels": labels,
+        },
+        {"record": STATE, "expr": state_expr(alarm), "labels": labels},
     ]
     return CompiledAlarm(name, target, tuple(rules))

@@ -16,8 +16,9 @@ from alerts.sources import AWS_RDS, BOREALIS, DIMENSION_LABELS, Level, MetricSou
 
 ROLES = ("WRITER", "READER")
 # How long a gap in the rules' own evaluation (a Prometheus restart) `last_seen` bridges: it
-# reads its own previous value, recorded every evaluation (every second for 10-second
-# alarms), so each minute of range is 60 more samples per series and evaluation.
+# reads its own previous value, recorded every evaluation (every 2 s for 10-second alarms,
+# every 10 s for the others), so each minute of range is 6 to 30 samples per series read
+# by every evaluation.
 REMEMBER_ACROSS = "2m"
 OVER_TIME = {
     StandardStatistic.AVERAGE: "avg_over_time",

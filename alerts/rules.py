@@ -22,8 +22,7 @@ from alerts.datapoints import number, promql_string
 from alerts.model import AlarmBase, CompositeAlarm, MetricAlarm
 
 RECEIVERS_LABEL = "borealis_receivers"
-STANDARD_PERIOD_S = 60
-STANDARD_INTERVAL = "10s"
+MAX_INTERVAL_S = 10
 OK_SUFFIX = "/ok"  # the variant of a receiver that also gets the OK (resolved) notification
 NAMES = {
     "dimension_DBInstanceIdentifier": "instance",
@@ -102,12 +101,20 @@ def metric_alarm_group(alarm: MetricAlarm) -> dict[str, object]:
         rules.append(
             alert_rule(alarm, INSUFFICIENT_DATA, "INSUFFICIENT_DATA", summary, description)
         )
-    group: dict[str, object] = {"name": f"alarm:{alarm.AlarmName}", "rules": rules}
-    if alarm.period_s >= STANDARD_PERIOD_S:
-        # A datapoint a minute (or less often): evaluating every 10 s is soon enough, and
-        # a tenth of the cost of Prometheus' 1-second evaluation interval.
-        group["interval"] = STANDARD_INTERVAL
-    return group
+    return {
+        "name": f"alarm:{alarm.AlarmName}",
+        "interval": f"{group_interval_s(alarm.period_s)}s",
+        "rules": rules,
+    }
+
+
+def group_interval_s(period_s: int) -> int:
+    """How often an alarm's group is evaluated: a datapoint only changes when its Period
+    ends, so every fifth of a Period sees each one soon after (a 10-second alarm every 2 s,
+    not every second: the failover alarm's drill fired 11.8 s after the fault at 5 s, 4.2 s
+    at 1 s, against a 15 s target), and at most every 10 s (a 60-second alarm need not wait
+    up to a minute, as a CloudWatch alarm may, for its datapoint to be evaluated)."""
+    return max(1, min(period_s // 5, MAX_INTERVAL_S))
 
 
 def composite_group(composites: Sequence[CompositeAlarm]) -> dict[str, object]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from alerts.datapoints import datapoint, number, resolve
+from alerts.loader import load_pack
 from alerts.model import Dimension
+from alerts.rules import group_interval_s, rule_file
 
 
 def dims(**pairs: str) -> list[Dimension]:
@@ -68,3 +70,16 @@ def test_numbers_keep_their_precision() -> None:
     assert number(1073741824) == "1073741824"
     assert number(0.02) == "0.02"
     assert number(1e20) == "1e+20"
+
+
+def test_each_alarm_group_runs_every_fifth_of_its_period_at_most_every_10_s() -> None:
+    pack = load_pack()
+    groups = {
+        str(g["name"]): str(g.get("interval"))
+        for g in rule_file(pack.metric_alarms, pack.composites)["groups"]  # type: ignore[union-attr]
+    }
+    periods = {a.AlarmName: a.period_s for a in pack.metric_alarms}
+    assert {periods[name] for name in periods} == {10, 60}
+    for name, period in periods.items():
+        assert groups[f"alarm:{name}"] == ("2s" if period == 10 else "10s"), name
+    assert [group_interval_s(p) for p in (10, 20, 30, 60, 300)] == [2, 4, 6, 10, 10]

@@ -1,0 +1,47 @@
+"""bench.alerts' cost figures: what "one cycle" and "per second" add up (the figures the
+50 ms target of issue 10 is read from)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.alerts import cost_figures
+
+
+def group(name: str, interval: float, seconds: float, rules: int = 6) -> dict[str, Any]:
+    return {
+        "name": name,
+        "interval": interval,
+        "evaluationTime": seconds,
+        "rules": [{"health": "ok"}] * rules,
+    }
+
+
+def test_a_cycle_sums_each_groups_median_and_per_second_weighs_by_interval() -> None:
+    reads = [
+        [
+            group("alarm:Fast", 5, 0.002),
+            group("alarm:Slow", 10, 0.004),
+            group("borealis-cloudwatch", 5, 0.050, rules=40),
+        ],
+        [
+            group("alarm:Fast", 5, 0.004),
+            group("alarm:Slow", 10, 0.010),
+            group("borealis-cloudwatch", 5, 0.070, rules=40),
+        ],
+        [
+            group("alarm:Fast", 5, 0.003),
+            group("alarm:Slow", 10, 0.006),
+            group("borealis-cloudwatch", 5, 0.060, rules=40),
+        ],
+    ]
+    figures = cost_figures(reads)
+    assert figures["alarm_cycle_ms"] == pytest.approx(3 + 6)  # medians, one of each group
+    assert figures["alarm_per_second_ms"] == pytest.approx(3 / 5 + 6 / 10)
+    assert figures["alarm_intervals"] == "1 x 5 s, 1 x 10 s"
+    assert figures["alarm_rules"] == 12
+    assert figures["recording_ms"] == pytest.approx(60)
+    assert figures["cycle_ms"] == pytest.approx(69)
+    assert figures["unhealthy"] == 0
