@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pgbench-s", type=float, default=15.0)
     parser.add_argument("--catch-up-s", type=float, default=300.0, help="wait for the storm")
     parser.add_argument("--observer-only", action="store_true", help="only the TPS rounds")
+    parser.add_argument(
+        "--select-only", action="store_true", help="pgbench -S (read-only) for the TPS rounds"
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--write-docs", action="store_true")
     return parser.parse_args(argv)
@@ -281,7 +284,7 @@ def observer_effect(
                 for name, c in collectors.items():
                     os.kill(c.pid, signal.SIGCONT if name == mode else signal.SIGSTOP)
                 time.sleep(3)  # the resumed collector settles into its cadence
-                tps[mode].append(pgbench(conn, env, args.pgbench_s))
+                tps[mode].append(pgbench(conn, env, args.pgbench_s, select_only=args.select_only))
                 print(f"  round {n + 1} {mode:>6}: {tps[mode][-1]:.0f} tps", flush=True)
     finally:
         for c in collectors.values():
@@ -293,7 +296,8 @@ def observer_effect(
         "tps": {mode: [round(v) for v in values] for mode, values in tps.items()},
         "mean": {mode: round(v, 1) for mode, v in mean.items()},
         "ratios": {mode: round(mean[mode] / mean["off"], 3) for mode in ("1 s", "100 ms")},
-        "pgbench": f"pgbench -n -c 4 -j 2 -T {args.pgbench_s:.0f} (TPC-B like, scale 10)",
+        "pgbench": f"pgbench -n{' -S' if args.select_only else ''} -c 4 -j 2 "
+        f"-T {args.pgbench_s:.0f} ({'read-only' if args.select_only else 'TPC-B like'}, scale 10)",
     }
 
 

@@ -168,9 +168,30 @@ class LogStorm:
 TPS = re.compile(r"tps = ([\d.]+) \(without initial connection time\)")
 
 
-def pgbench(conn_args: list[str], env: dict[str, str], seconds: float, clients: int = 4) -> float:
+def pgbench(
+    conn_args: list[str],
+    env: dict[str, str],
+    seconds: float,
+    clients: int = 4,
+    select_only: bool = False,
+) -> float:
+    """pgbench's TPS: TPC-B like, or with `select_only` its read-only script (-S: CPU-bound,
+    no commit waiting on the disk or the segments, so the least noisy and most sensitive to
+    a collector taking CPU)."""
+    script = ["-S"] if select_only else []
     done = subprocess.run(
-        ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", f"{seconds:.0f}", *conn_args],
+        [
+            "pgbench",
+            "-n",
+            *script,
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            f"{seconds:.0f}",
+            *conn_args,
+        ],
         env=env,
         capture_output=True,
         text=True,
