@@ -40,7 +40,7 @@ from core.settings_sections import (
     WorkloadSettings,
 )
 from core.webauth import is_loopback, validate_auth
-from core.yamlconf import Located, load_located_file
+from core.yamlconf import Located, load_located_file, locate_message, origins
 
 __all__ = [
     "ENV_PREFIX",
@@ -342,19 +342,26 @@ def load_settings(
         config_file = Path(environ["BOREALIS_CONFIG"])
     if config_file is None and (state_dir / "borealis.yaml").is_file():
         config_file = state_dir / "borealis.yaml"
+    where: dict[str, str] = {}  # each setting given -> where (the last given wins)
     if config_file is not None:
         document = load_located_file(config_file)
         if not isinstance(document.value, dict):
             raise ConfigError(f"{config_file}:{document.line}: the file must hold a mapping")
         settings = _merge(settings, document.value, str(config_file))
+        where.update(origins(document.value, str(config_file)))
     settings = _merge(settings, env_tree, "environment")
     settings = _merge(settings, flag_tree, "command line")
+    where.update(origins(env_tree, "environment"))
+    where.update(origins(flag_tree, "command line"))
     result: Settings = dataclasses.replace(
         settings,
         state_dir=settings.state_dir.absolute(),
         pg_root=None if settings.pg_root is None else settings.pg_root.absolute(),
     )
-    return result.validate()
+    try:
+        return result.validate()
+    except ConfigError as exc:  # a check across settings: say where the one it names was set
+        raise ConfigError(locate_message(str(exc), where)) from None
 
 
 def _locate(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,29 @@ def plain(located: Located) -> Any:
     if isinstance(located.value, list):
         return [plain(item) for item in located.value]
     return located.value
+
+
+def origins(tree: Mapping[str, Located], source: str, prefix: str = "") -> dict[str, str]:
+    """Where each setting of a located tree came from: dotted name (hyphens as underscores)
+    -> `source:line` (or `source` alone when the tree has no lines: the environment, flags)."""
+    found: dict[str, str] = {}
+    for key, located in tree.items():
+        name = prefix + str(key).replace("-", "_")
+        found[name] = f"{source}:{located.line}" if located.line else source
+        if isinstance(located.value, dict):
+            found.update(origins(located.value, source, name + "."))
+    return found
+
+
+def locate_message(message: str, where: Mapping[str, str]) -> str:
+    """`message` (a check across settings, such as `readers must be between 1 and 15`)
+    prefixed with where the setting it names came from: the most specific name it mentions;
+    unchanged when it names none that was set."""
+    named = [
+        name
+        for name in where
+        if re.search(r"(?<![\w.])" + re.escape(name) + r"(?!\w)", message) is not None
+    ]
+    if not named:
+        return message
+    return f"{where[max(named, key=len)]}: {message}"

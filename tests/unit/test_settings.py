@@ -60,6 +60,22 @@ def test_environment_errors_name_the_variable() -> None:
         load_settings(environ={"BOREALIS_READERS": "many"})
 
 
+def test_checks_across_settings_name_where_the_setting_was_given(tmp_path: Path) -> None:
+    config = tmp_path / "b.yaml"
+    config.write_text(
+        "ui:\n  refresh_ms: 1000\ncollector:\n  sample_interval_s: 0.01\nreaders: 0\n"
+    )
+    with pytest.raises(ConfigError, match=r"b\.yaml:5: readers must be between 1 and 15"):
+        load_settings(config_file=config, environ={})
+    config.write_text("collector:\n  sample_interval_s: 0.01\n")
+    with pytest.raises(ConfigError, match=r"b\.yaml:2: collector\.sample_interval_s must be"):
+        load_settings(config_file=config, environ={})
+    # The last place that gave it: here the command line, over the file.
+    config.write_text("readers: 3\n")
+    with pytest.raises(ConfigError, match=r"^command line: readers must be"):
+        load_settings(config_file=config, environ={}, overrides={"readers": 16})
+
+
 @pytest.mark.parametrize("readers", [0, 16])
 def test_reader_count_is_bounded(readers: int) -> None:
     with pytest.raises(ConfigError, match="between 1 and 15"):

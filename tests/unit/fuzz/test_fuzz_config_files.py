@@ -123,6 +123,9 @@ def test_alarm_files_give_alarms_or_a_config_error_with_a_line(text: str) -> Non
 
 @fuzz(150)
 @given(texts(SETTINGS))
+@example("readers: 0\n")  # bug: checks across settings named no file or line
+@example("cluster_id: 0\n")
+@example("collector:\n  sample_interval_s: 0.01\n")
 def test_settings_files_give_settings_or_a_config_error_with_a_line(
     scratch: Path, text: str
 ) -> None:
