@@ -98,9 +98,12 @@ def test_a_stopped_reader_is_delivered_to_the_webhook_and_resolved(stack: Stack)
     try:
         wait_for(lambda: alertmanager_alerts(stack, reader), 60, interval=0.25, what="firing in AM")
         firing_at = time.monotonic()
+        # Delivery is timed by bench.alerts (target 2 s); here it must happen at all. Under a
+        # loaded CI the alert can join a group Alertmanager flushed a moment before (another
+        # test's InstanceDown), so allow a few group intervals.
         wait_for(
             lambda: len(delivered(stack, reader, "firing")) > before,
-            30,
+            90,
             interval=0.25,
             what="firing delivered to the webhook",
         )

@@ -92,8 +92,10 @@ def main_view(ctx: UiContext, identifier: str | None, group: str) -> MainView:
     try:
         series = ctx.pi.load_by(identifier, group, dimension, start, end)
         vcpus = ctx.pi.max_vcpu(identifier, start, end)
-        waits = ctx.pi.slices(identifier, "db.wait_event", WAIT_EVENT, start, end, limit=TOP_WAITS)
+        # SQL before waits: a range ending now gains samples between two calls, and the
+        # total asked later holds every sample the SQL slices saw (no share over 100 %).
         sql = ctx.pi.slices(identifier, "db.sql_tokenized", SQL_STATEMENT, start, end)
+        waits = ctx.pi.slices(identifier, "db.wait_event", WAIT_EVENT, start, end, limit=TOP_WAITS)
         # Every active session is in one wait: all the waits add up to the DB load (asked
         # by wait type when the top waits may leave some out).
         total = sum(s.load for s in waits)
