@@ -9,12 +9,14 @@ fills them: each variable's own query run first, its values joined as a regex al
 from __future__ import annotations
 
 import json
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 
@@ -189,7 +191,25 @@ def test_every_grafana_expression_has_data_after_a_failover(loaded: Stack) -> No
         last[:] = _empty_expressions(loaded)
         return not last
 
+    # A session that is always active on the new writer: the light workload's statements are
+    # short, so a 1 s sampler may take minutes to find one of them active, and the panels of
+    # DB load by SQL digest show nothing until it does (a CI run).
+    done = threading.Event()
+    port = loaded.writer()["port"]
+
+    def sleeper() -> None:
+        while not done.is_set():
+            try:
+                loaded.sql(port, "select pg_sleep(2)")
+            except psycopg.Error:  # the writer restarting: try again shortly
+                done.wait(1)
+
+    busy = threading.Thread(target=sleeper, name="grafana-sleeper", daemon=True)
+    busy.start()
     try:
         wait_for(all_have_data, 240, interval=5, what="every panel")
     except AssertionError:
         pytest.fail("Grafana expressions without data:\n" + "\n".join(last))
+    finally:
+        done.set()
+        busy.join(10)
