@@ -19,8 +19,9 @@ def test_exit_reason_names_the_signal_or_the_code() -> None:
     assert exit_reason(None) == "still running"
 
 
-def test_a_killed_service_is_restarted_and_reports_how_it_ended(tmp_path: Path) -> None:
-    spec = ServiceSpec(
+def sleeper(tmp_path: Path) -> ServiceSpec:
+    """A service that sleeps for two minutes: alive until killed."""
+    return ServiceSpec(
         name="sleeper",
         argv=[sys.executable, "-c", "import time; time.sleep(120)"],
         url="",
@@ -28,6 +29,10 @@ def test_a_killed_service_is_restarted_and_reports_how_it_ended(tmp_path: Path) 
         log_file=tmp_path / "sleeper.log",
         pid_file=tmp_path / "sleeper.pid",
     )
+
+
+def test_a_killed_service_is_restarted_and_reports_how_it_ended(tmp_path: Path) -> None:
+    spec = sleeper(tmp_path)
     service = Service(spec)
     service.start()
     try:
@@ -46,14 +51,7 @@ def test_a_killed_service_is_restarted_and_reports_how_it_ended(tmp_path: Path) 
 
 def test_restart_dead_tells_each_restart_as_an_event(tmp_path: Path) -> None:
     """The one path both supervisors (cluster and targets) restart services through."""
-    spec = ServiceSpec(
-        name="sleeper",
-        argv=[sys.executable, "-c", "import time; time.sleep(120)"],
-        url="",
-        health_path="",
-        log_file=tmp_path / "sleeper.log",
-        pid_file=tmp_path / "sleeper.pid",
-    )
+    spec = sleeper(tmp_path)
     services = {"sleeper": Service(spec)}
     store = EventStore(tmp_path / "events.db")
     services["sleeper"].start()
