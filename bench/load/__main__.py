@@ -4,7 +4,7 @@ One run on a stack of its own (writer + 1 reader, max_connections 800, pg_stat_s
 25000): the reader's replay is paused first (it falls behind for the whole run), then
 20,000 distinct statements go into pg_stat_statements, then the observer effect is measured
 (pgbench on the writer with no collector, one at 1 s and one at 100 ms sampling, alternated
-in rounds; the stack's own collector is held with SIGSTOP meanwhile), then the load window:
+in paired rounds, bench/load/observer.py), then the load window:
 500 client connections through the cluster endpoint, 200 of them active, and a log storm of
 10,000 jsonlog lines a second into the writer's log, while the stack's collector is scraped
 every second: its poll cadence per instance, poll age, sampler round trip, series count and
@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,13 +30,13 @@ from psycopg.conninfo import make_conninfo
 from bench.collector import stack as stacks
 from bench.collector.measure import uptime
 from bench.failover import machine
+from bench.load import observer
 from bench.load.observe import Watch, families_by_series, scrape
 from bench.load.pressure import (
     LogStorm,
     Sessions,
     current_jsonlog,
     distinct_statements,
-    pgbench,
     reader_behind,
     statements_tracked,
 )
@@ -76,7 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--storm-s", type=float, default=60.0)
     parser.add_argument("--window-s", type=float, default=90.0, help="the load window")
     parser.add_argument("--lag-minutes", type=float, default=10.0, help="hold the window until")
-    parser.add_argument("--rounds", type=int, default=3, help="observer-effect rounds")
+    parser.add_argument("--rounds", type=int, default=10, help="observer-effect rounds")
     parser.add_argument("--pgbench-s", type=float, default=15.0)
     parser.add_argument("--catch-up-s", type=float, default=300.0, help="wait for the storm")
     parser.add_argument("--observer-only", action="store_true", help="only the TPS rounds")
@@ -176,7 +174,7 @@ def run(stack: LoadStack, args: argparse.Namespace, work: Path, r: dict[str, Any
 
     if args.rounds > 0:  # --rounds 0: the load window alone
         r["observer"] = observer_effect(stack, args, work, writer["port"])
-        print(f"observer effect: {r['observer']['ratios']}", flush=True)
+        print(f"observer effect: {r['observer']['modes']}", flush=True)
 
     sessions = Sessions(endpoint, args.connections, args.active)
     r["sessions"] = {"open_s": round(sessions.open(), 1)}
@@ -243,6 +241,20 @@ def run(stack: LoadStack, args: argparse.Namespace, work: Path, r: dict[str, Any
     stack.cli("fault", "resume-replay", reader["id"])
 
 
+def observer_effect(
+    stack: LoadStack, args: argparse.Namespace, work: Path, writer_port: int
+) -> dict[str, Any]:
+    return observer.measure(
+        stack,
+        work,
+        writer_port=writer_port,
+        port_base=args.port_base,
+        rounds=args.rounds,
+        seconds=args.pgbench_s,
+        select_only=args.select_only,
+    )
+
+
 def prom_value(stack: LoadStack, promql: str) -> float | None:
     try:
         result = stack.prometheus(promql)
@@ -256,49 +268,6 @@ def db_load(stack: LoadStack, instance: str) -> float | None:
     return prom_value(
         stack, f'sum(rate(borealis_db_load_seconds_total{{db_instance="{instance}"}}[1m]))'
     )
-
-
-def observer_effect(
-    stack: LoadStack, args: argparse.Namespace, work: Path, writer_port: int
-) -> dict[str, Any]:
-    """pgbench TPS with no collector, one at 1 s and one at 100 ms, alternated by SIGSTOP and
-    SIGCONT (the stack's own collector held stopped meanwhile)."""
-    env = {**os.environ, "PGPASSWORD": stack.credentials.password("postgres")}
-    conn = ["-h", "127.0.0.1", "-p", str(writer_port), "-U", "postgres", "postgres"]
-    init = ["pgbench", "-i", "-q", "-s", "10", *conn]
-    subprocess.run(init, env=env, check=True, capture_output=True)
-    own = int((stack.paths.pid_file("collector")).read_text().strip())
-    targets = targets_from_state(stack.paths)
-    collectors = {
-        "1 s": stacks.CollectorProcess(stack, targets, args.port_base + 200, 1.0, work),
-        "100 ms": stacks.CollectorProcess(stack, targets, args.port_base + 210, 0.1, work),
-    }
-    tps: dict[str, list[float]] = {"off": [], "1 s": [], "100 ms": []}
-    modes = list(tps)
-    os.kill(own, signal.SIGSTOP)
-    try:
-        for c in collectors.values():
-            c.wait_ready()
-        for n in range(args.rounds):
-            for mode in modes[n % 3 :] + modes[: n % 3]:
-                for name, c in collectors.items():
-                    os.kill(c.pid, signal.SIGCONT if name == mode else signal.SIGSTOP)
-                time.sleep(3)  # the resumed collector settles into its cadence
-                tps[mode].append(pgbench(conn, env, args.pgbench_s, select_only=args.select_only))
-                print(f"  round {n + 1} {mode:>6}: {tps[mode][-1]:.0f} tps", flush=True)
-    finally:
-        for c in collectors.values():
-            os.kill(c.pid, signal.SIGCONT)
-            c.stop()
-        os.kill(own, signal.SIGCONT)
-    mean = {mode: sum(v) / len(v) for mode, v in tps.items()}
-    return {
-        "tps": {mode: [round(v) for v in values] for mode, values in tps.items()},
-        "mean": {mode: round(v, 1) for mode, v in mean.items()},
-        "ratios": {mode: round(mean[mode] / mean["off"], 3) for mode in ("1 s", "100 ms")},
-        "pgbench": f"pgbench -n{' -S' if args.select_only else ''} -c 4 -j 2 "
-        f"-T {args.pgbench_s:.0f} ({'read-only' if args.select_only else 'TPC-B like'}, scale 10)",
-    }
 
 
 if __name__ == "__main__":
