@@ -156,8 +156,16 @@ class Stack:
         with psycopg.connect(self.superuser_dsn(port), autocommit=True) as conn:
             return conn.execute(query).fetchall()  # type: ignore[arg-type]
 
+    def prometheus_url(self) -> str:
+        """Prometheus' URL, asked of `status` once: its port comes from the stack's port base
+        and does not move. (Not `setdefault(..., self.status()...)`, which runs `status`, a
+        CLI process, on every call.)"""
+        if "prometheus" not in self.status_cache:
+            self.status_cache["prometheus"] = self.status()["services"]["prometheus"]
+        return str(self.status_cache["prometheus"])
+
     def prometheus(self, promql: str) -> list[dict[str, Any]]:
-        url = self.status_cache.setdefault("prometheus", self.status()["services"]["prometheus"])
+        url = self.prometheus_url()
         query = urllib.parse.urlencode({"query": promql})
         with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as response:  # noqa: S310
             body = json.load(response)
