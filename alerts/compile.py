@@ -6,23 +6,28 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   hour after; from the start for the series an alarm names in full). A known series
   without datapoints is evaluated with zero datapoints, not dropped.
 
-- ``alarm:datapoints_encoded:{recent,upto_older1}`` and ``alarm:datapoints_evaluated``: how
-  many datapoints exist and how many breach, in one number (``present + 10000 * breaching``,
-  so one subquery counts both), built up window by window: the last N periods (``recent``);
-  plus the period before them if fewer than N datapoints exist so far (``upto_older1``);
-  plus the period before that, again if fewer than N (``alarm:datapoints_evaluated``).
-  N periods plus two is the *evaluation range* (CloudWatch retrieves "a higher number of data
-  points than Evaluation Periods"; its documented examples use N + 2), and the result is the
-  N datapoints CloudWatch evaluates: the most recent *existing* ones of the range, so a gap
-  is bridged by older real datapoints before the missing-data treatment is used at all.
-  Each rule reads the previous one's recorded value and adds one window: three subqueries
-  and a few selectors an alarm, not a decoding rule that re-reads every window many times.
+- ``alarm:datapoints_encoded:recent`` and ``alarm:datapoints_evaluated``: how many datapoints
+  exist and how many breach, in one number (``present + 10000 * breaching``, so one subquery
+  counts both). ``recent`` holds the last N periods; ``evaluated`` adds the two periods before
+  them as far as fewer than N exist so far: both when ``recent`` lacks two or more, the newer
+  existing one (``last_over_time`` of the two) when it lacks one. N periods plus two is the
+  *evaluation range* (CloudWatch retrieves "a higher number of data points than Evaluation
+  Periods"; its documented examples use N + 2), and the result is the N datapoints CloudWatch
+  evaluates: the most recent *existing* ones of the range, so a gap is bridged by older real
+  datapoints before the missing-data treatment is used at all.
 - ``alarm:state``: 0 OK, 1 INSUFFICIENT_DATA, 2 ALARM (``max`` over series is the worst).
   Missing datapoints still lacking after that fill ``N``: ``breaching`` counts them as
   breaching, ``notBreaching`` as not; ``missing`` gives ALARM with M breaching datapoints, OK
   with a non-breaching one, INSUFFICIENT_DATA otherwise (nothing in the range, or only fewer
   than M breaching ones); ``ignore`` keeps the previous state where ``missing`` would say
-  INSUFFICIENT_DATA.
+  INSUFFICIENT_DATA. Each reads ``evaluated`` once or twice: with ``E = present + 10000 *
+  breaching``, ``E >= 10000 * M`` says M breach, and ``E % 10001`` is ``present - breaching``
+  (10000 is -1 modulo 10001), the datapoints that do not breach.
+
+What an evaluation costs is mostly the series each rule reads back (a recorded series is
+decoded from its chunk's start for every reference: about 20 us a series here), so the rules
+refer to their inputs as few times as they can; merging the alarms into one rule per stage
+was measured and saved nothing (docs/benchmarks.md).
 - alerts: ``<AlarmName>`` while ``alarm:state`` is 2 (and, with InsufficientDataActions,
   while it is 1, labelled ``alarm_state="INSUFFICIENT_DATA"``). ``for: 0s``: the M-of-N
   evaluation above already is the wait.
@@ -42,10 +47,10 @@ KNOWN_FOR_S = 3600  # a wildcard alarm forgets a series silent for an hour
 BAND_HISTORY_S = 3600
 EXTRA_PERIODS = 2
 ENCODE = 10_000
+NOT_BREACHING_MODULUS = ENCODE + 1  # E % 10001 = present - breaching (ENCODE is -1 mod it)
 OK, INSUFFICIENT_DATA, ALARM = 0, 1, 2
 STATE = "alarm:state"
 RECENT = "alarm:datapoints_encoded:recent"
-UPTO_OLDER1 = "alarm:datapoints_encoded:upto_older1"
 EVALUATED = "alarm:datapoints_evaluated"
 OPERATORS = {
     Comparison.GREATER_OR_EQUAL: ">=",
@@ -165,40 +170,38 @@ def band_rules(alarm: MetricAlarm, band: Band, value: str, labels: dict[str, str
     ]
 
 
-def _present(encoded: str) -> str:
-    """How many datapoints an encoded count holds."""
-    return f"({encoded} % {ENCODE})"
-
-
-def _breaching(encoded: str) -> str:
-    """How many datapoints of an encoded count breach."""
-    return f"floor({encoded} / {ENCODE})"
-
-
 def state_expr(alarm: MetricAlarm) -> str:
     name = alarm.AlarmName
     n, m = alarm.EvaluationPeriods, alarm.datapoints_to_alarm
     evaluated = _selector(EVALUATED, name)
-    real, bad = _present(evaluated), _breaching(evaluated)
+    alarming = f"{evaluated} >= bool {m * ENCODE}"  # M or more breach
     treatment = alarm.TreatMissingData
     if treatment is MissingData.BREACHING:
-        return f"{ALARM} * (({bad} + ({n} - {real})) >= bool {m})"
+        # Missing ones breach: ALARM unless more than N - M existing ones do not.
+        return f"{ALARM} * ({evaluated} % {NOT_BREACHING_MODULUS} <= bool {n - m})"
     if treatment is MissingData.NOT_BREACHING:
-        return f"{ALARM} * ({bad} >= bool {m})"
-    missing = f"({ALARM} * ({bad} >= bool {m}) + ({bad} < bool {m}) * (({real} - {bad}) == bool 0))"
+        return f"{ALARM} * ({alarming})"
+    # Below M breaching: INSUFFICIENT_DATA when none of them is a non-breaching one. An
+    # alarming E is clamped to M * 10000, which is 10001 - M (never 0) modulo 10001.
+    below = f"clamp_max({evaluated}, {m * ENCODE})"
+    missing = f"({ALARM} * ({alarming}) + ({below} % {NOT_BREACHING_MODULUS} == bool 0))"
     if treatment is MissingData.MISSING:
         return missing
     previous = f"last_over_time({_selector(STATE, name)}[{KNOWN_FOR_S}s])"
     return f"({missing} != {INSUFFICIENT_DATA}) or ({previous} and {missing}) or {missing}"
 
 
-def take_older(so_far: str, older: str, n: int) -> str:
-    """`so_far` plus the datapoint of an older one-period window (encoded; 0 or 1 datapoint)
-    when fewer than N datapoints are counted so far; `so_far` alone when that period has
-    none."""
-    wanted = f"({_present(so_far)} < bool {n})"
-    added = f"{so_far} + ignoring (alarm_name) ({older} * ignoring (alarm_name) {wanted})"
-    return f"({added}) or ignoring (alarm_name) {so_far}"
+def evaluated_expr(recent: str, older: str, last_older: str, n: int) -> str:
+    """`recent` plus what the two older periods bring (encoded): both when it lacks two or
+    more of N, the newer existing one when it lacks one; `recent` alone when they have
+    none. `older` sums the two periods, `last_older` is the newer of them that exists."""
+    lacks_two = f"({recent} % {ENCODE} <= bool {n - 2})"
+    lacks_one = f"({recent} % {ENCODE} == bool {n - 1})"
+    added = (
+        f"{recent} + ignoring (alarm_name) ({older} * ignoring (alarm_name) {lacks_two})"
+        f" + ignoring (alarm_name) ({last_older} * ignoring (alarm_name) {lacks_one})"
+    )
+    return f"({added}) or ignoring (alarm_name) {recent}"
 
 
 def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
@@ -224,14 +227,14 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
         rules += band_rules(alarm, band, value, labels)
     name = alarm.AlarmName
 
-    def encoded(span: str, offset: str = "") -> str:
+    def encoded(span: str) -> str:
         # Each existing datapoint adds 1, a breaching one ENCODE more (N <= 8640 datapoints:
         # a day of 10-second periods, so they never mix).
-        return f"sum_over_time((1 + {ENCODE} * ({scored})){span}{offset})"
+        return f"sum_over_time((1 + {ENCODE} * ({scored})){span})"
 
-    recent = _selector(RECENT, name)
-    upto_older1 = _selector(UPTO_OLDER1, name)
-    older = f"[{period - 1}s:{period}s]"
+    older = f"[{2 * period - 1}s:{period}s] offset {n * period}s"
+    older_sum = encoded(older)
+    older_last = f"last_over_time((1 + {ENCODE} * ({scored})){older})"
     rules += [
         {
             "record": RECENT,
@@ -239,13 +242,8 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
             "labels": labels,
         },
         {
-            "record": UPTO_OLDER1,
-            "expr": take_older(recent, encoded(older, f" offset {n * period}s"), n),
-            "labels": labels,
-        },
-        {
             "record": EVALUATED,
-            "expr": take_older(upto_older1, encoded(older, f" offset {(n + 1) * period}s"), n),
+            "expr": evaluated_expr(_selector(RECENT, name), older_sum, older_last, n),
             "labels": labels,
         },
         {"record": STATE, "expr": state_expr(alarm), "labels": labels},
