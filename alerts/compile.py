@@ -20,19 +20,19 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   breaching, ``notBreaching`` as not; ``missing`` gives ALARM with M breaching datapoints, OK
   with a non-breaching one, INSUFFICIENT_DATA otherwise (nothing in the range, or only fewer
   than M breaching ones); ``ignore`` keeps the previous state where ``missing`` would say
-  INSUFFICIENT_DATA. Each reads ``evaluated`` once or twice: with ``E = present + 10000 *
-  breaching``, ``E >= 10000 * M`` says M breach, and ``E % 10001`` is ``present - breaching``
-  (10000 is -1 modulo 10001), the datapoints that do not breach.
-
-What an evaluation costs is mostly the series each rule reads back (a recorded series is
-decoded from its chunk's start for every reference: about 20 us a series here), so the rules
-refer to their inputs as few times as they can; merging the alarms into one rule per stage
-was measured and saved nothing (docs/benchmarks.md).
+  INSUFFICIENT_DATA. All but ``ignore`` read ``evaluated`` once or twice: with
+  ``E = present + 10000 * breaching``, ``E >= 10000 * M`` says M breach, and ``E % 10001``
+  is ``present - breaching`` (10000 is -1 modulo 10001), the datapoints that do not breach.
 - alerts: ``<AlarmName>`` while ``alarm:state`` is 2 (and, with InsufficientDataActions,
   while it is 1, labelled ``alarm_state="INSUFFICIENT_DATA"``). ``for: 0s``: the M-of-N
   evaluation above already is the wait.
 - anomaly bands: ``alarm:anomaly_band:{baseline,upper,lower}``: the mean of the metric's
   datapoints over the hour before the evaluation range, plus/minus k standard deviations.
+
+What an evaluation costs is mostly the series each rule reads back (a recorded series is
+decoded from its chunk's start for every reference: about 20 us a series here), so the rules
+refer to their inputs as few times as they can; merging the alarms into one rule per stage
+was measured and saved nothing (docs/benchmarks.md).
 """
 
 from __future__ import annotations
