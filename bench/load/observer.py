@@ -168,17 +168,17 @@ def measure(
                 for name, c in collectors.items():
                     os.kill(c.pid, signal.SIGCONT if name == mode else signal.SIGSTOP)
                 time.sleep(SETTLE_S)
-                pids = [collectors[mode].pid, *backends[mode]] if mode != OFF else []
+                collector = collectors.get(mode)
+                pids = [collector.pid, *backends[mode]] if collector else []
                 before = cpu_seconds(pids)
                 started = time.monotonic()
-                with scraped_every_second(collectors[mode].url) if mode != OFF else nullcontext():
+                with scraped_every_second(collector.url) if collector else nullcontext():
                     tps = pgbench(conn, env, seconds, select_only=select_only)
                 wall = time.monotonic() - started
-                after = cpu_seconds(pids)
-                used = {p: after[p] - before[p] for p in before if p in after}
-                process = used.get(pids[0], 0.0) / wall if pids else 0.0
-                backend = sum(v for p, v in used.items() if p != (pids[0] if pids else -1))
-                result.add(mode, tps, (process, backend / wall))
+                used = cpu_seconds(pids)
+                spent = [used[p] - before[p] if p in used and p in before else 0.0 for p in pids]
+                cpu = (spent[0] / wall, sum(spent[1:]) / wall) if spent else (0.0, 0.0)
+                result.add(mode, tps, cpu)
                 print(f"  round {n + 1} {mode:>6}: {tps:.0f} tps", flush=True)
     finally:
         for c in collectors.values():
