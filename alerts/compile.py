@@ -2,55 +2,56 @@
 
 Per alarm (labels ``alarm_name`` and the dimension labels that tell its series apart):
 
-- ``alarm:series:last_seen``: the alarm's series, when each last had a sample (kept for an
-  hour after; from the start for the series an alarm names in full). A known series
-  without datapoints is evaluated with zero datapoints, not dropped.
-
-- ``alarm:datapoints_encoded:recent`` and ``alarm:datapoints_evaluated``: how many datapoints
-  exist and how many breach, in one number (``present + 10000 * breaching``, so one subquery
-  counts both). ``recent`` holds the last N periods; ``evaluated`` adds the two periods before
-  them as far as fewer than N exist so far: both when ``recent`` lacks two or more, the newer
-  existing one (``last_over_time`` of the two) when it lacks one. N periods plus two is the
-  *evaluation range* (CloudWatch retrieves "a higher number of data points than Evaluation
-  Periods"; its documented examples use N + 2), and the result is the N datapoints CloudWatch
-  evaluates: the most recent *existing* ones of the range, so a gap is bridged by older real
-  datapoints before the missing-data treatment is used at all.
+- ``alarm:datapoints_evaluated``: the N datapoints CloudWatch evaluates, counted in one
+  number: ``present * 10000 + breaching``. They are the most recent *existing* datapoints
+  of the *evaluation range*, N periods plus two (CloudWatch retrieves "a higher number of
+  data points than Evaluation Periods"; its documented examples use N + 2), so a gap is
+  bridged by older real datapoints before the missing-data treatment is used at all. In
+  PromQL: the sum over the last N periods if all N exist, else over the last N + 1 if N
+  exist there, else over all N + 2 (which then hold fewer than N): three windows joined
+  by ``or``, each read once, since "N exist" is ``sum >= N * 10000`` on the sum itself
+  (with N = 1, the newest existing datapoint: one ``last_over_time`` of the range). A
+  series of the alarm that had a sample in the last hour (``present_over_time``; from the
+  start for the series an alarm names in full) but has no datapoint in the range is
+  evaluated with none, not dropped.
 - ``alarm:state``: 0 OK, 1 INSUFFICIENT_DATA, 2 ALARM (``max`` over series is the worst).
   Missing datapoints still lacking after that fill ``N``: ``breaching`` counts them as
   breaching, ``notBreaching`` as not; ``missing`` gives ALARM with M breaching datapoints, OK
   with a non-breaching one, INSUFFICIENT_DATA otherwise (nothing in the range, or only fewer
   than M breaching ones); ``ignore`` keeps the previous state where ``missing`` would say
-  INSUFFICIENT_DATA. All but ``ignore`` read ``evaluated`` once or twice: with
-  ``E = present + 10000 * breaching``, ``E >= 10000 * M`` says M breach, and ``E % 10001``
-  is ``present - breaching`` (10000 is -1 modulo 10001), the datapoints that do not breach.
+  INSUFFICIENT_DATA. With ``V = present * 10000 + breaching``: ``V % 10000`` breach, and
+  ``V % 10001`` is ``breaching - present`` modulo 10001 (10000 is -1 modulo 10001), so
+  ``(10001 - V % 10001) % 10001`` do not breach. ``breaching`` and ``notBreaching`` read
+  ``V`` once, so their state rule computes it in place; the others record it first.
 - alerts: ``<AlarmName>`` while ``alarm:state`` is 2 (and, with InsufficientDataActions,
   while it is 1, labelled ``alarm_state="INSUFFICIENT_DATA"``). ``for: 0s``: the M-of-N
   evaluation above already is the wait.
 - anomaly bands: ``alarm:anomaly_band:{baseline,upper,lower}``: the mean of the metric's
   datapoints over the hour before the evaluation range, plus/minus k standard deviations.
 
-What an evaluation costs is mostly the series each rule reads back (a recorded series is
-decoded from its chunk's start for every reference: about 20 us a series here), so the rules
-refer to their inputs as few times as they can; merging the alarms into one rule per stage
-was measured and saved nothing (docs/benchmarks.md).
+What an evaluation costs is mostly a fixed price per rule, selector and subquery (here, over
+16 series: a selector about 0.1 ms, a subquery about 0.3 ms whether it has 1 step or 7, a
+rule's output about 0.15 ms), more than the samples read. So each window is read once and
+an alarm has two or three rules; merging the alarms into one rule per stage was measured
+and saved nothing (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from alerts.datapoints import Target, datapoint, last_seen, number, promql_string, resolve
+from alerts.datapoints import Target, datapoint, known, number, promql_string, resolve
 from alerts.model import Comparison, MetricAlarm, MissingData
 
 KNOWN_FOR_S = 3600  # a wildcard alarm forgets a series silent for an hour
 BAND_HISTORY_S = 3600
 EXTRA_PERIODS = 2
-ENCODE = 10_000
-NOT_BREACHING_MODULUS = ENCODE + 1  # E % 10001 = present - breaching (ENCODE is -1 mod it)
+ENCODE = 10_000  # V = present * ENCODE + breaching (N <= 8640: a day of 10-second periods)
+MODULUS = ENCODE + 1  # V % 10001 = breaching - present, modulo 10001
 OK, INSUFFICIENT_DATA, ALARM = 0, 1, 2
 STATE = "alarm:state"
-RECENT = "alarm:datapoints_encoded:recent"
 EVALUATED = "alarm:datapoints_evaluated"
 OPERATORS = {
     Comparison.GREATER_OR_EQUAL: ">=",
@@ -170,38 +171,41 @@ def band_rules(alarm: MetricAlarm, band: Band, value: str, labels: dict[str, str
     ]
 
 
-def state_expr(alarm: MetricAlarm) -> str:
+def state_expr(alarm: MetricAlarm, evaluated: str) -> str:
+    """The state from `evaluated` (V = present * 10000 + breaching, an expression)."""
+    evaluated = f"({evaluated})"
     name = alarm.AlarmName
     n, m = alarm.EvaluationPeriods, alarm.datapoints_to_alarm
-    evaluated = _selector(EVALUATED, name)
-    alarming = f"{evaluated} >= bool {m * ENCODE}"  # M or more breach
+    alarming = f"{evaluated} % {ENCODE} >= bool {m}"  # M or more breach
     treatment = alarm.TreatMissingData
     if treatment is MissingData.BREACHING:
         # Missing ones breach: ALARM unless more than N - M existing ones do not.
-        return f"{ALARM} * ({evaluated} % {NOT_BREACHING_MODULUS} <= bool {n - m})"
+        not_breaching = f"({MODULUS} - {evaluated} % {MODULUS}) % {MODULUS}"
+        return f"{ALARM} * ({not_breaching} <= bool {n - m})"
     if treatment is MissingData.NOT_BREACHING:
         return f"{ALARM} * ({alarming})"
-    # Below M breaching: INSUFFICIENT_DATA when none of them is a non-breaching one. An
-    # alarming E is clamped to M * 10000, which is 10001 - M (never 0) modulo 10001.
-    below = f"clamp_max({evaluated}, {m * ENCODE})"
-    missing = f"({ALARM} * ({alarming}) + ({below} % {NOT_BREACHING_MODULUS} == bool 0))"
+    # INSUFFICIENT_DATA: none does not breach (V is a multiple of 10001) and fewer than M
+    # breach (V <= (M - 1) * 10001). Clamped to one more than that, every V above it is
+    # 1 modulo 10001: never 0.
+    below = f"clamp_max({evaluated}, {(m - 1) * MODULUS + 1})"
+    missing = f"({ALARM} * ({alarming}) + ({below} % {MODULUS} == bool 0))"
     if treatment is MissingData.MISSING:
         return missing
     previous = f"last_over_time({_selector(STATE, name)}[{KNOWN_FOR_S}s])"
     return f"({missing} != {INSUFFICIENT_DATA}) or ({previous} and {missing}) or {missing}"
 
 
-def evaluated_expr(recent: str, older: str, last_older: str, n: int) -> str:
-    """`recent` plus what the two older periods bring (encoded): both when it lacks two or
-    more of N, the newer existing one when it lacks one; `recent` alone when they have
-    none. `older` sums the two periods, `last_older` is the newer of them that exists."""
-    lacks_two = f"({recent} % {ENCODE} <= bool {n - 2})"
-    lacks_one = f"({recent} % {ENCODE} == bool {n - 1})"
-    added = (
-        f"{recent} + ignoring (alarm_name) ({older} * ignoring (alarm_name) {lacks_two})"
-        f" + ignoring (alarm_name) ({last_older} * ignoring (alarm_name) {lacks_one})"
+def evaluated_expr(window: Callable[[int], str], newest: str, n: int, zero: str) -> str:
+    """The most recent N existing datapoints of the last N + 2 periods, encoded:
+    `window(k)` sums the last k periods' datapoints, `newest` is the most recent existing
+    one of the range; a series known but without any datapoint in the range is `zero`."""
+    if n == 1:
+        return f"{newest} or {zero}"  # one subquery where three windows would be read
+    enough = n * ENCODE  # N datapoints exist in the window
+    return (
+        f"({window(n)} >= {enough}) or ({window(n + 1)} >= {enough})"
+        f" or {window(n + EXTRA_PERIODS)} or {zero}"
     )
-    return f"({added}) or ignoring (alarm_name) {recent}"
 
 
 def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
@@ -210,42 +214,33 @@ def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
     period, n = alarm.period_s, alarm.EvaluationPeriods
     labels = {"alarm_name": alarm.AlarmName}
     value = datapoint(target, stat, period)
-    seen = _selector("alarm:series:last_seen", alarm.AlarmName)
-    zero = f"(0 * {seen})"
     breach = breach_expr(alarm, value)
     # A datapoint outside a band that has no history yet is a datapoint, not breaching.
     scored = breach if band is None else f"({breach}) or (0 * {value})"
     known_for = max(KNOWN_FOR_S, (n + EXTRA_PERIODS) * period)
-    rules: list[Rule] = [
-        {
-            "record": "alarm:series:last_seen",
-            "expr": last_seen(target, seen, known_for),
-            "labels": labels,
-        }
-    ]
+    # A known series without datapoints in the range is evaluated with none, not dropped.
+    zero = f"(0 * ({known(target, known_for)}))"
+    rules: list[Rule] = []
     if band is not None:
         rules += band_rules(alarm, band, value, labels)
     name = alarm.AlarmName
 
-    def encoded(span: str) -> str:
-        # Each existing datapoint adds 1, a breaching one ENCODE more (N <= 8640 datapoints:
-        # a day of 10-second periods, so they never mix).
-        return f"sum_over_time((1 + {ENCODE} * ({scored})){span})"
+    encoded = f"({ENCODE} + ({scored}))"  # an existing datapoint: ENCODE, 1 more if breaching
 
-    older = f"[{2 * period - 1}s:{period}s] offset {n * period}s"
-    older_sum = encoded(older)
-    older_last = f"last_over_time((1 + {ENCODE} * ({scored})){older})"
-    rules += [
-        {
-            "record": RECENT,
-            "expr": _or_zero(encoded(f"[{n * period - 1}s:{period}s]"), zero),
-            "labels": labels,
-        },
-        {
-            "record": EVALUATED,
-            "expr": evaluated_expr(_selector(RECENT, name), older_sum, older_last, n),
-            "labels": labels,
-        },
-        {"record": STATE, "expr": state_expr(alarm), "labels": labels},
-    ]
+    def window(periods: int) -> str:
+        return f"sum_over_time({encoded}[{periods * period - 1}s:{period}s])"
+
+    newest = f"last_over_time({encoded}[{(n + EXTRA_PERIODS) * period - 1}s:{period}s])"
+    evaluated = evaluated_expr(window, newest, n, zero)
+    if alarm.TreatMissingData in (MissingData.BREACHING, MissingData.NOT_BREACHING):
+        rules.append({"record": STATE, "expr": state_expr(alarm, evaluated), "labels": labels})
+    else:
+        rules += [
+            {"record": EVALUATED, "expr": evaluated, "labels": labels},
+            {
+                "record": STATE,
+                "expr": state_expr(alarm, _selector(EVALUATED, name)),
+                "labels": labels,
+            },
+        ]
     return CompiledAlarm(name, target, tuple(rules))

@@ -15,11 +15,6 @@ from alerts.model import WILDCARD, Dimension, StandardStatistic, percentile_of
 from alerts.sources import AWS_RDS, BOREALIS, DIMENSION_LABELS, Level, MetricSource, catalog
 
 ROLES = ("WRITER", "READER")
-# How long a gap in the rules' own evaluation (a Prometheus restart) `last_seen` bridges: it
-# reads its own previous value, recorded every evaluation (every 2 s for 10-second alarms,
-# every 10 s for the others), so each minute of range is 6 to 30 samples per series read
-# by every evaluation.
-REMEMBER_ACROSS = "2m"
 OVER_TIME = {
     StandardStatistic.AVERAGE: "avg_over_time",
     StandardStatistic.MAXIMUM: "max_over_time",
@@ -104,14 +99,13 @@ def resolve(namespace: str, metric_name: str, dimensions: list[Dimension]) -> Ta
             f"{namespace} has no metric {metric_name!r} with dimensions "
             f"{', '.join(sorted(names)) or 'none'}"
         )
+    # The role aggregates share an instance metric's name; the DBInstanceIdentifier matcher
+    # (a name, or `=~".+"` for all) is what keeps an instance alarm to instances.
     matchers = []
     for name, value in sorted(given.items()):
         label = DIMENSION_LABELS[name]
         matcher = '=~".+"' if value == WILDCARD else f"={promql_string(value)}"
         matchers.append(f"{label}{matcher}")
-    if level is Level.INSTANCE and not role_aggregate:
-        # The role aggregates share the series name: keep instances only.
-        matchers.append(f'{INSTANCE_DIMENSION}!=""')
     return Target(source, tuple(matchers), group, role_aggregate, WILDCARD in given.values())
 
 
@@ -149,16 +143,13 @@ def datapoint(target: Target, stat: str, period: int) -> str:
     return f"{combine} by ({target.by}) ({inner})"
 
 
-def last_seen(target: Target, record: str, known_for_s: int) -> str:
-    """When each of the alarm's series last had a sample; a series silent for `known_for_s`
-    is forgotten. Remembered through the rule's own previous value (`record`), so no rule
-    reads an hour of samples. When every dimension is named, the series the dimensions name
-    is known from the start (so an alarm on a metric that never reported is evaluated too,
-    as CloudWatch evaluates it)."""
-    seen = f"max by ({target.by}) (timestamp({target.selector}))"
-    previous = f"last_over_time({record}[{REMEMBER_ACROSS}]) > time() - {known_for_s}"
-    kept = f"({seen}) or ignoring (alarm_name) ({previous})"
+def known(target: Target, known_for_s: int) -> str:
+    """1 for each of the alarm's series that had a sample in the last `known_for_s`, so a
+    series gone silent is still evaluated (with no datapoints) until then. When every
+    dimension is named, the series the dimensions name is known from the start (so an alarm
+    on a metric that never reported is evaluated too, as CloudWatch evaluates it)."""
+    seen = f"max by ({target.by}) (present_over_time({target.selector}[{known_for_s}s]))"
     if target.wildcard:
-        return kept
-    named = f"absent({target.selector}) * time()" if target.group else "vector(time())"
-    return f"{kept} or ({named} unless on () ({kept}))"
+        return seen
+    named = f"absent_over_time({target.selector}[{known_for_s}s])" if target.group else "vector(1)"
+    return f"{seen} or {named}"

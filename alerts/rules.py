@@ -66,10 +66,21 @@ def where_text(group: Sequence[str]) -> str:
     return f" on {', '.join(parts)}" if parts else ""
 
 
+def labelled(expr: str, labels: dict[str, str]) -> str:
+    """`expr` with `labels` set on its result by label_replace. As rule labels they would be
+    expanded as templates for every firing series at every evaluation (Prometheus expands
+    each label and annotation of an alerting rule so), a large part of what a firing
+    alarm's alert rule costs; label_replace on an empty result costs nothing."""
+    for name, value in labels.items():
+        replacement = promql_string(value.replace("$", "$$"))
+        expr = f'label_replace({expr}, "{name}", {replacement}, "", "")'
+    return expr
+
+
 def alert_rule(
     alarm: AlarmBase, state: int, state_name: str, summary: str, description: str
 ) -> Rule:
-    labels = {"severity": str(alarm.severity), "alarm_state": state_name}
+    labels = {"severity": str(alarm.severity)}
     receivers = receivers_label(alarm, state_name)
     if receivers:
         labels[RECEIVERS_LABEL] = receivers
@@ -78,11 +89,14 @@ def alert_rule(
         "description": description,
         "runbook": alarm.runbook or "No runbook given for this alarm.",
     }
+    firing = f"{STATE}{{alarm_name={promql_string(alarm.AlarmName)}}} == {state}"
     return {
         "alert": alarm.AlarmName,
-        "expr": f"{STATE}{{alarm_name={promql_string(alarm.AlarmName)}}} == {state}",
+        "expr": labelled(firing, labels),
         "for": "0s",
-        "labels": labels,
+        # The one rule label: an alarm's ALARM and INSUFFICIENT_DATA alerts are two rules
+        # of one name, which promtool tells apart by their labels.
+        "labels": {"alarm_state": state_name},
         "annotations": annotations,
     }
 

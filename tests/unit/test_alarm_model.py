@@ -3,6 +3,7 @@ from a bad set; the composite rule parser."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -211,7 +212,8 @@ def test_every_default_alert_has_for_severity_summary_description_runbook() -> N
     assert len(names) >= 19
     for alert in alerts:
         assert alert["for"] == "0s"
-        assert alert["labels"]["severity"] in ("critical", "warning")
+        assert set(alert["labels"]) == {"alarm_state"}  # the others set in the expression
+        assert re.search(r'"severity", "(critical|warning)", "", ""\)', alert["expr"])
         assert set(alert["annotations"]) == {"summary", "description", "runbook"}
         assert all(alert["annotations"].values())
         assert "No runbook" not in alert["annotations"]["runbook"]
