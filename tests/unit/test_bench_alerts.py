@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench.alerts import cost_figures
+from bench.alerts import cost_figures, markdown, work_figures
 
 
 def group(name: str, interval: float, seconds: float, rules: int = 6) -> dict[str, Any]:
@@ -45,3 +45,24 @@ def test_a_cycle_sums_each_groups_median_and_per_second_weighs_by_interval() -> 
     assert figures["recording_ms"] == pytest.approx(60)
     assert figures["cycle_ms"] == pytest.approx(69)
     assert figures["unhealthy"] == 0
+
+
+def test_the_report_shows_the_after_rules_alone_next_to_the_side_by_side_figures() -> None:
+    reads = [[group("alarm:Fast", 5, 0.002), group("alarm:Slow", 10, 0.004)]]
+    alone = [[group("alarm:Fast", 5, 0.001), group("alarm:Slow", 10, 0.0025)]]
+    figures = {
+        **cost_figures(reads),
+        **work_figures({"alarm:Fast": 10, "alarm:Slow": 20}, reads[0]),
+    }
+    cost = {
+        "instances": 16,
+        "minutes": 18,
+        "before_revision": "abc1234",
+        "before": figures,
+        "after": figures,
+        "after_alone": cost_figures(alone),
+    }
+    text = markdown(cost, [], "2026-12-03 22:00 UTC", ("0.1", "0.2"))
+    assert "| **alarm groups, one cycle** | 6.0 ms | 6.0 ms |" in text
+    assert "| **the same, after-rules' Prometheus alone** |  | 3.5 ms |" in text
+    assert "| alarm groups per second, alone |  | 0.5 ms |" in text
