@@ -23,10 +23,11 @@ from typing import Any, Protocol, cast
 
 import psycopg
 
-from alerts.alertmanager import COLLECTOR_DOWN, INSTANCE_DOWN, WRITER_FAILOVER
+from alerts.alertmanager import INHIBIT_RULES
 from core.waiting import wait_until
 
-INHIBITING = (WRITER_FAILOVER, INSTANCE_DOWN, COLLECTOR_DOWN)  # they mute other alarms
+# The alarms that mute others, from Alertmanager's own inhibition rules.
+INHIBITING = {m.removeprefix("alertname=") for r in INHIBIT_RULES for m in r["source_matchers"]}
 
 AZS = ("local-1a", "local-1b", "local-1c")
 
