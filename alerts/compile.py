@@ -2,6 +2,13 @@
 
 Per alarm (labels ``alarm_name`` and the dimension labels that tell its series apart):
 
+- ``alarm:datapoint``: each datapoint once, recorded by the evaluation just after its
+  period ends, as ``10000`` plus 1 if it breaches (no sample in the period: none). Its
+  ``alarm_name`` is ``<name>@<digest of the definition>``, so a changed alarm starts
+  afresh. Everything below reads these instead of recomputing N + 2 datapoints from the
+  samples at every evaluation. The price: a new or changed alarm has no datapoints from
+  before it, so it evaluates the periods it has seen (CloudWatch evaluates a new alarm over
+  the metric's past), and a period whose end Prometheus missed is a missing datapoint.
 - ``alarm:datapoints_evaluated``: the N datapoints CloudWatch evaluates, counted in one
   number: ``present * 10000 + breaching``. They are the most recent *existing* datapoints
   of the *evaluation range*, N periods plus two (CloudWatch retrieves "a higher number of
@@ -11,9 +18,8 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   exist there, else over all N + 2 (which then hold fewer than N): three windows joined
   by ``or``, each read once, since "N exist" is ``sum >= N * 10000`` on the sum itself
   (with N = 1, the newest existing datapoint: one ``last_over_time`` of the range). A
-  series of the alarm that had a sample in the last hour (``present_over_time``; from the
-  start for the series an alarm names in full) but has no datapoint in the range is
-  evaluated with none, not dropped.
+  series of the alarm that had a datapoint in the last hour (from the start for the series
+  an alarm names in full) but has none in the range is evaluated with none, not dropped.
 - ``alarm:state``: 0 OK, 1 INSUFFICIENT_DATA, 2 ALARM (``max`` over series is the worst).
   Missing datapoints still lacking after that fill ``N``: ``breaching`` counts them as
   breaching, ``notBreaching`` as not; ``missing`` gives ALARM with M breaching datapoints, OK
@@ -30,14 +36,15 @@ Per alarm (labels ``alarm_name`` and the dimension labels that tell its series a
   datapoints over the hour before the evaluation range, plus/minus k standard deviations.
 
 What an evaluation costs is mostly a fixed price per rule, selector and subquery (here, over
-16 series: a selector about 0.1 ms, a subquery about 0.3 ms whether it has 1 step or 7, a
-rule's output about 0.15 ms), more than the samples read. So each window is read once and
-an alarm has two or three rules; merging the alarms into one rule per stage was measured
-and saved nothing (docs/benchmarks.md).
+16 series: a selector about 0.1 ms, a subquery over the samples about 0.4 ms whether it has
+1 step or 7, a rule's output about 0.15 ms), more than the samples read. Computing the
+datapoints once each, as their period ends, replaces three subqueries an evaluation with
+one and three reads of a recorded series (docs/benchmarks.md, "Alarms").
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +60,8 @@ MODULUS = ENCODE + 1  # V % 10001 = breaching - present, modulo 10001
 OK, INSUFFICIENT_DATA, ALARM = 0, 1, 2
 STATE = "alarm:state"
 EVALUATED = "alarm:datapoints_evaluated"
+DATAPOINT = "alarm:datapoint"
+MAX_INTERVAL_S = 10
 OPERATORS = {
     Comparison.GREATER_OR_EQUAL: ">=",
     Comparison.GREATER: ">",
@@ -195,6 +204,15 @@ def state_expr(alarm: MetricAlarm, evaluated: str) -> str:
     return f"({missing} != {INSUFFICIENT_DATA}) or ({previous} and {missing}) or {missing}"
 
 
+def group_interval_s(period_s: int) -> int:
+    """How often an alarm's group is evaluated: a datapoint only changes when its Period
+    ends, so every fifth of a Period sees each one soon after (a 10-second alarm every 2 s,
+    not every second: the failover alarm's drill fired 11.8 s after the fault at 5 s, 4.2 s
+    at 1 s, against a 15 s target), and at most every 10 s (a 60-second alarm need not wait
+    up to a minute, as a CloudWatch alarm may, for its datapoint to be evaluated)."""
+    return max(1, min(period_s // 5, MAX_INTERVAL_S))
+
+
 def evaluated_expr(window: Callable[[int], str], newest: str, n: int, zero: str) -> str:
     """The most recent N existing datapoints of the last N + 2 periods, encoded:
     `window(k)` sums the last k periods' datapoints, `newest` is the most recent existing
@@ -208,30 +226,48 @@ def evaluated_expr(window: Callable[[int], str], newest: str, n: int, zero: str)
     )
 
 
+def datapoints_name(alarm: MetricAlarm, encoded: str) -> str:
+    """The ``alarm_name`` of the alarm's recorded datapoints: its name and a digest of how
+    they are computed (metric, statistic, dimensions, threshold), so a changed alarm starts
+    afresh instead of mixing datapoints of two definitions. The rules that read them set
+    ``alarm_name`` back to the alarm's name."""
+    return f"{alarm.AlarmName}@{hashlib.sha256(encoded.encode()).hexdigest()[:12]}"
+
+
 def compile_metric_alarm(alarm: MetricAlarm) -> CompiledAlarm:
     target, stat = alarm_target(alarm)
     band = band_of(alarm)
     period, n = alarm.period_s, alarm.EvaluationPeriods
+    interval = group_interval_s(period)
+    if period % interval:
+        raise ValueError(f"Period {period}: not a multiple of its evaluation interval {interval} s")
     labels = {"alarm_name": alarm.AlarmName}
     value = datapoint(target, stat, period)
     breach = breach_expr(alarm, value)
     # A datapoint outside a band that has no history yet is a datapoint, not breaching.
     scored = breach if band is None else f"({breach}) or (0 * {value})"
-    known_for = max(KNOWN_FOR_S, (n + EXTRA_PERIODS) * period)
-    # A known series without datapoints in the range is evaluated with none, not dropped.
-    zero = f"(0 * ({known(target, known_for)}))"
+    encoded = f"({ENCODE} + ({scored}))"  # an existing datapoint: ENCODE, 1 more if breaching
+    recorded = datapoints_name(alarm, encoded)
+    series = _selector(DATAPOINT, recorded)
     rules: list[Rule] = []
     if band is not None:
         rules += band_rules(alarm, band, value, labels)
-    name = alarm.AlarmName
-
-    encoded = f"({ENCODE} + ({scored}))"  # an existing datapoint: ENCODE, 1 more if breaching
+    # Each datapoint recorded once, just after its period ends: the evaluations are
+    # `interval` apart and the period is a multiple of it, so exactly one evaluation has the
+    # period's boundary in its last `interval` (the subquery's one step is that boundary).
+    latest = f"last_over_time({encoded}[{interval * 1000 - 1}ms:{period}s])"
+    rules.append({"record": DATAPOINT, "expr": latest, "labels": {"alarm_name": recorded}})
+    known_for = max(KNOWN_FOR_S, (n + EXTRA_PERIODS) * period)
+    # A known series without datapoints in the range is evaluated with none, not dropped.
+    zero = f"(0 * ({known(target, known_for, series, recorded)}))"
 
     def window(periods: int) -> str:
-        return f"sum_over_time({encoded}[{periods * period - 1}s:{period}s])"
+        # The datapoints of the last `periods` periods: one a period, the newest within it.
+        return f"sum_over_time({series}[{periods * period * 1000 - 1}ms])"
 
-    newest = f"last_over_time({encoded}[{(n + EXTRA_PERIODS) * period - 1}s:{period}s])"
+    newest = f"last_over_time({series}[{(n + EXTRA_PERIODS) * period * 1000 - 1}ms])"
     evaluated = evaluated_expr(window, newest, n, zero)
+    name = alarm.AlarmName
     if alarm.TreatMissingData in (MissingData.BREACHING, MissingData.NOT_BREACHING):
         rules.append({"record": STATE, "expr": state_expr(alarm, evaluated), "labels": labels})
     else:

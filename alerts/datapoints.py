@@ -143,13 +143,17 @@ def datapoint(target: Target, stat: str, period: int) -> str:
     return f"{combine} by ({target.by}) ({inner})"
 
 
-def known(target: Target, known_for_s: int) -> str:
-    """1 for each of the alarm's series that had a sample in the last `known_for_s`, so a
+def known(target: Target, known_for_s: int, recorded: str, recorded_name: str) -> str:
+    """1 for each of the alarm's series that had a datapoint (`recorded`, the selector of
+    its datapoints, whose ``alarm_name`` is `recorded_name`) in the last `known_for_s`, so a
     series gone silent is still evaluated (with no datapoints) until then. When every
     dimension is named, the series the dimensions name is known from the start (so an alarm
     on a metric that never reported is evaluated too, as CloudWatch evaluates it)."""
-    seen = f"max by ({target.by}) (present_over_time({target.selector}[{known_for_s}s]))"
+    seen = f"present_over_time({recorded}[{known_for_s}s])"
     if target.wildcard:
         return seen
-    named = f"absent_over_time({target.selector}[{known_for_s}s])" if target.group else "vector(1)"
-    return f"{seen} or {named}"
+    missing = (
+        f"absent_over_time({target.selector}[{known_for_s}s])" if target.group else "vector(1)"
+    )
+    name = promql_string(recorded_name)
+    return f'{seen} or label_replace({missing}, "alarm_name", {name}, "", "")'

@@ -16,13 +16,13 @@ from alerts.compile import (
     Rule,
     alarm_target,
     compile_metric_alarm,
+    group_interval_s,
 )
 from alerts.composite import evaluation_order, parse_rule, to_promql
 from alerts.datapoints import number, promql_string
 from alerts.model import AlarmBase, CompositeAlarm, MetricAlarm
 
 RECEIVERS_LABEL = "borealis_receivers"
-MAX_INTERVAL_S = 10
 OK_SUFFIX = "/ok"  # the variant of a receiver that also gets the OK (resolved) notification
 NAMES = {
     "dimension_DBInstanceIdentifier": "instance",
@@ -120,15 +120,6 @@ def metric_alarm_group(alarm: MetricAlarm) -> dict[str, object]:
         "interval": f"{group_interval_s(alarm.period_s)}s",
         "rules": rules,
     }
-
-
-def group_interval_s(period_s: int) -> int:
-    """How often an alarm's group is evaluated: a datapoint only changes when its Period
-    ends, so every fifth of a Period sees each one soon after (a 10-second alarm every 2 s,
-    not every second: the failover alarm's drill fired 11.8 s after the fault at 5 s, 4.2 s
-    at 1 s, against a 15 s target), and at most every 10 s (a 60-second alarm need not wait
-    up to a minute, as a CloudWatch alarm may, for its datapoint to be evaluated)."""
-    return max(1, min(period_s // 5, MAX_INTERVAL_S))
 
 
 def composite_group(composites: Sequence[CompositeAlarm]) -> dict[str, object]:

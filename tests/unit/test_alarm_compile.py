@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.compile import DATAPOINT, compile_metric_alarm
 from alerts.datapoints import datapoint, number, resolve
 from alerts.loader import load_pack
-from alerts.model import Dimension
+from alerts.model import Dimension, MetricAlarm
 from alerts.rules import group_interval_s, rule_file
 
 
@@ -83,3 +84,30 @@ def test_each_alarm_group_runs_every_fifth_of_its_period_at_most_every_10_s() ->
     for name, period in periods.items():
         assert groups[f"alarm:{name}"] == ("2s" if period == 10 else "10s"), name
     assert [group_interval_s(p) for p in (10, 20, 30, 60, 300)] == [2, 4, 6, 10, 10]
+
+
+def recorded_datapoints(alarm: MetricAlarm) -> str:
+    rules = compile_metric_alarm(alarm).rules
+    (record,) = [r for r in rules if r.get("record") == DATAPOINT]
+    return str(record["labels"]["alarm_name"])  # type: ignore[index]
+
+
+def test_a_changed_definition_records_its_datapoints_afresh_and_a_new_text_does_not() -> None:
+    alarm = next(a for a in load_pack().metric_alarms if a.AlarmName == "AuroraCPUUtilizationHigh")
+    name = recorded_datapoints(alarm)
+    assert name.startswith("AuroraCPUUtilizationHigh@")
+    reworded = alarm.model_copy(update={"AlarmDescription": "new words", "runbook": "other"})
+    assert recorded_datapoints(reworded) == name
+    for changed in ({"Threshold": 95.0}, {"Period": 300}, {"Statistic": "Maximum"}):
+        assert recorded_datapoints(alarm.model_copy(update=changed)) != name, changed
+
+
+def test_each_period_ends_in_exactly_one_evaluation_of_its_group() -> None:
+    # The datapoint rule looks back one interval less a millisecond for period boundaries.
+    for period in (10, 20, 30, 60, 120, 300, 3600):
+        interval = group_interval_s(period)
+        assert period % interval == 0, period
+        alarm = next(a for a in load_pack().metric_alarms if a.period_s == 60)
+        rules = compile_metric_alarm(alarm.model_copy(update={"Period": period})).rules
+        (record,) = [r for r in rules if r.get("record") == DATAPOINT]
+        assert str(record["expr"]).endswith(f"[{interval * 1000 - 1}ms:{period}s])"), period

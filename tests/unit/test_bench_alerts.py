@@ -47,6 +47,13 @@ def test_a_cycle_sums_each_groups_median_and_per_second_weighs_by_interval() -> 
     assert figures["unhealthy"] == 0
 
 
+def test_an_evaluation_seen_by_several_reads_counts_once() -> None:
+    slow = [(0.010, "t1"), (0.010, "t1"), (0.010, "t1"), (0.002, "t2"), (0.003, "t3")]
+    reads = [[{**group("alarm:Slow", 10, seconds), "lastEvaluation": at}] for seconds, at in slow]
+    # Five reads, three evaluations: the median of 10, 2 and 3 ms, not of five reads.
+    assert cost_figures(reads)["alarm_cycle_ms"] == pytest.approx(3)
+
+
 def test_the_report_shows_the_after_rules_alone_next_to_the_side_by_side_figures() -> None:
     reads = [[group("alarm:Fast", 5, 0.002), group("alarm:Slow", 10, 0.004)]]
     alone = [[group("alarm:Fast", 5, 0.001), group("alarm:Slow", 10, 0.0025)]]
