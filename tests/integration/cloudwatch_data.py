@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import wait_for
+from testsupport.waiting import answers_200
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -118,8 +118,7 @@ def run_prometheus(root: Path, port: int, config_text: str) -> Iterator[str]:
                 log.flush()
                 tail = (root / "prometheus.log").read_text()[-2000:]
                 raise AssertionError(f"prometheus exited {process.returncode}: {tail}")
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:  # noqa: S310
-                return bool(response.status == 200)
+            return answers_200(f"{url}/-/ready")
 
         wait_for(ready, 60, what="prometheus ready")
         yield url

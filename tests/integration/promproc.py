@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import wait_for
+from testsupport.waiting import answers_200
 
 BINARY = shutil.which("prometheus") or "/usr/bin/prometheus"
 
@@ -68,11 +69,7 @@ class PrometheusProcess:
         assert self.popen is not None
         if self.popen.poll() is not None:
             raise AssertionError(f"Prometheus exited: {self.log_file.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:  # noqa: S310
-                return bool(response.status == 200)
-        except OSError:
-            return False
+        return answers_200(f"{self.url}/-/ready")
 
     def api(self, path: str, **params: str) -> Any:
         query = urllib.parse.urlencode(params)

@@ -17,6 +17,7 @@ import yaml
 from alerts import alertmanager
 from alerts.loader import load_pack
 from tests.conftest import INTEGRATION_PORTS, wait_for
+from testsupport.waiting import answers_200
 
 BINARY = "/usr/bin/prometheus-alertmanager"
 PORT = INTEGRATION_PORTS + 800
@@ -36,11 +37,7 @@ def request(path: str, body: object | None = None) -> Any:
 
 
 def ready() -> bool:
-    try:
-        with urllib.request.urlopen(URL + "/-/ready", timeout=1) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
+    return answers_200(URL + "/-/ready", timeout=1)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from dashboards.pi_data import PiClient
 from tests.binaries import require_binary
 from tests.conftest import INTEGRATION_PORTS, wait_for
 from tests.integration.conftest import Postgres
+from testsupport.waiting import answers_200
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +115,7 @@ def prometheus(shared_tmp: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(lambda: get(f"{url}/-/ready").startswith("Prometheus"), 30, what="Prometheus")
+        wait_for(lambda: answers_200(f"{url}/-/ready"), 30, what="Prometheus")
         yield url
     finally:
         process.terminate()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,22 +22,13 @@ from tests.conftest import PORT_BASE, wait_for
 from tests.integration.test_ui_data import openmetrics
 from tests.ui.conftest import DEAD_PORT, ui_alone
 from tests.ui.test_pages import severe_console_errors
+from testsupport.waiting import answers_200
 
 pytestmark = pytest.mark.ui
 
 UI_PORTS = PORT_BASE + 4200  # the UI at +60
 PROMETHEUS_PORT = PORT_BASE + 4300
 GRAPHS = [graph_id for graph_id, _ in io.GRAPHS]
-
-
-def ready(url: str) -> bool:
-    """Prometheus answers 200 once ready (503 before); every answer's socket is closed."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own URL
-            return bool(response.status == 200)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +59,7 @@ def prometheus(shared_tmp: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
     try:
-        wait_for(lambda: ready(f"{url}/-/ready"), 30, what="Prometheus")
+        wait_for(lambda: answers_200(f"{url}/-/ready"), 30, what="Prometheus")
         yield url
     finally:
         process.terminate()

@@ -4,6 +4,7 @@ time.monotonic (a fake clock here, so no test depends on the machine's speed).""
 
 from __future__ import annotations
 
+import http.server
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import pytest
 from core import waiting
 from core.errors import BorealisError
 from core.waiting import WaitStopped, WaitTimeout, wait_until
+from testsupport.waiting import answers_200
 
 
 @dataclass
@@ -160,3 +162,29 @@ def test_setting_stop_cuts_the_pause_short() -> None:
 def test_an_interval_that_would_spin_is_refused(interval: float) -> None:
     with pytest.raises(ValueError, match="waiting for x: the interval must be > 0"):
         wait_until(lambda: True, timeout=1.0, interval=interval, what="x")
+
+
+def test_answers_200_is_false_until_the_answer_is_200_and_while_nobody_listens() -> None:
+    statuses = iter([503, 503, 200])
+
+    class Starting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"Service Unavailable"  # as Prometheus says while it starts
+            self.send_response(next(statuses))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Starting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/-/ready"
+    try:
+        assert [answers_200(url) for _ in range(3)] == [False, False, True]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not answers_200(url, timeout=1)  # nobody listens: not ready, no exception
