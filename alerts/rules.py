@@ -1,7 +1,13 @@
-"""Alarm definitions to one Prometheus rule file: a group per metric alarm (its rules run in
-order, and alarms evaluate concurrently), then one group for the composites in dependency
-order. Every alert carries ``severity``, ``summary``, ``description`` and ``runbook``, the
-dimension labels, and ``borealis_receivers`` for Alertmanager's routes."""
+"""Alarm definitions to one Prometheus rule file: one group per evaluation interval holding
+every metric alarm evaluated at it (each alarm's rules in order: its datapoint, its count,
+its state, its alerts), then one group for the composites in dependency order. Every alert
+carries ``severity``, ``summary``, ``description`` and ``runbook``, the dimension labels, and
+``borealis_receivers`` for Alertmanager's routes.
+
+Why shared groups: Prometheus pays a fixed price to start each group's evaluation, more
+than a small rule costs, so one group per alarm cost the pack about as much as its rules
+(docs/benchmarks.md, "Alarms"). An alarm keeps its own rules; a change to one alarm reloads
+its group, and Prometheus carries the group's state over."""
 
 from __future__ import annotations
 
@@ -101,7 +107,7 @@ def alert_rule(
     }
 
 
-def metric_alarm_group(alarm: MetricAlarm) -> dict[str, object]:
+def metric_alarm_rules(alarm: MetricAlarm) -> list[Rule]:
     compiled: CompiledAlarm = compile_metric_alarm(alarm)
     condition = condition_text(alarm)
     where = where_text(compiled.target.group)
@@ -115,11 +121,23 @@ def metric_alarm_group(alarm: MetricAlarm) -> dict[str, object]:
         rules.append(
             alert_rule(alarm, INSUFFICIENT_DATA, "INSUFFICIENT_DATA", summary, description)
         )
-    return {
-        "name": f"alarm:{alarm.AlarmName}",
-        "interval": f"{group_interval_s(alarm.period_s)}s",
-        "rules": rules,
-    }
+    return rules
+
+
+def metric_alarm_groups(alarms: Sequence[MetricAlarm]) -> list[dict[str, object]]:
+    """A group per evaluation interval, shortest first, its alarms by name."""
+    by_interval: dict[int, list[Rule]] = {}
+    for alarm in sorted(alarms, key=lambda a: a.AlarmName):
+        interval = group_interval_s(alarm.period_s)
+        by_interval.setdefault(interval, []).extend(metric_alarm_rules(alarm))
+    return [
+        {"name": group_name(interval), "interval": f"{interval}s", "rules": rules}
+        for interval, rules in sorted(by_interval.items())
+    ]
+
+
+def group_name(interval_s: int) -> str:
+    return f"alarm:every-{interval_s}s"
 
 
 def composite_group(composites: Sequence[CompositeAlarm]) -> dict[str, object]:
@@ -147,7 +165,7 @@ def rule_file(
 ) -> dict[str, object]:
     for alarm in metric_alarms:
         alarm_target(alarm)  # refuses unknown metrics before anything is written
-    groups = [metric_alarm_group(a) for a in sorted(metric_alarms, key=lambda a: a.AlarmName)]
+    groups = metric_alarm_groups(metric_alarms)
     if composites:
         groups.append(composite_group(composites))
     return {"groups": groups}

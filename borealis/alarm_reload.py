@@ -5,7 +5,7 @@ writes the stack's rule files and alertmanager.yml for the new alarm set (each c
 promtool / amtool first), then reloads the Prometheus and Alertmanager of this state
 directory, if they run, by SIGHUP to the pid in their pid files (no HTTP lifecycle API).
 A reload counts only once confirmed: the reload timestamp moved, the reload was successful,
-and Prometheus' /api/v1/rules has exactly the new rule groups (Alertmanager's
+and Prometheus' /api/v1/rules has exactly the new rules (group, name, labels) (Alertmanager's
 /api/v2/receivers exactly the new receivers). A failed reload restores the old files, reloads
 them, and raises.
 """
@@ -17,8 +17,10 @@ import logging
 import os
 import signal
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -113,12 +115,24 @@ def sighup_and_confirm(
         raise BorealisError(f"{name} refused the new configuration; see its log")
 
 
-def rule_groups(texts: dict[str, str]) -> set[str]:
-    return {
-        str(group["name"])
+RuleKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+def rule_key(group: str, rule: dict[str, Any]) -> RuleKey:
+    """A rule as the files and Prometheus' /api/v1/rules both name it: its group, its
+    record or alert name, its labels (an alarm's recording rules share names, not labels)."""
+    name = rule.get("record") or rule.get("alert") or rule.get("name")
+    labels = rule.get("labels") or {}
+    return group, str(name), tuple(sorted((str(k), str(v)) for k, v in labels.items()))
+
+
+def rule_keys(texts: dict[str, str]) -> Counter[RuleKey]:
+    return Counter(
+        rule_key(str(group["name"]), rule)
         for text in texts.values()
         for group in (yaml.safe_load(text) or {}).get("groups", [])
-    }
+        for rule in group.get("rules", [])
+    )
 
 
 class StackPublisher:
@@ -185,13 +199,16 @@ class StackPublisher:
         if pid is None:
             return
         url = self._url("prometheus")
-        groups = rule_groups(texts) if texts is not None else None
+        expected = rule_keys(texts) if texts is not None else None
 
         def rules_loaded() -> bool:
-            if groups is None:
+            if expected is None:
                 return True
             data = json.loads(_get(f"{url}/api/v1/rules", login))["data"]
-            return {g["name"] for g in data["groups"]} == groups
+            loaded = Counter(
+                rule_key(g["name"], rule) for g in data["groups"] for rule in g["rules"]
+            )
+            return loaded == expected
 
         sighup_and_confirm(
             "Prometheus", url, pid, prefix="prometheus", took=rules_loaded, headers=login

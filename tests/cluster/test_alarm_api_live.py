@@ -42,8 +42,7 @@ def test_a_boto3_alarm_fires_and_is_delivered_to_its_action(stack: Stack) -> Non
         AlarmActions=[f"arn:aws:sns:us-east-1:123456789012:{RECEIVER}"],
     )
     try:
-        groups = get_json(services["prometheus"] + "/api/v1/rules")["data"]["groups"]
-        assert f"alarm:{NAME}" in {g["name"] for g in groups}
+        assert NAME in alerting_rules(services["prometheus"])
 
         def delivered() -> list[dict[str, Any]]:
             notes = get_json(services["webhook"] + "/api/notifications?minutes=10")
@@ -65,5 +64,9 @@ def test_a_boto3_alarm_fires_and_is_delivered_to_its_action(stack: Stack) -> Non
         assert state["StateReason"].startswith("Threshold Crossed: InstanceUp Minimum >= 1")
     finally:
         cloudwatch.delete_alarms(AlarmNames=[NAME])
-    groups = get_json(services["prometheus"] + "/api/v1/rules")["data"]["groups"]
-    assert f"alarm:{NAME}" not in {g["name"] for g in groups}
+    assert NAME not in alerting_rules(services["prometheus"])
+
+
+def alerting_rules(prometheus: str) -> set[str]:
+    groups = get_json(prometheus + "/api/v1/rules?type=alert")["data"]["groups"]
+    return {rule["name"] for group in groups for rule in group["rules"]}

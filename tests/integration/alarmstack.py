@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from flask import Flask, Response
 from alerts.inbox import AlertInbox
 from alerts.webhook import create_app as webhook_app
 from borealis import alertmanager, prometheus
+from borealis.alarm_reload import RuleKey, rule_key
 from borealis.services import Service
 from core.httpapi import HttpServer
 from core.settings import Settings, load_settings
@@ -41,6 +43,22 @@ class AlarmStack:
     def rule_groups(self) -> set[str]:
         data = self.get("prometheus", "/api/v1/rules")["data"]
         return {group["name"] for group in data["groups"]}
+
+    def rules(self) -> Counter[RuleKey]:
+        """Every rule Prometheus runs: group, name and labels."""
+        data = self.get("prometheus", "/api/v1/rules")["data"]
+        return Counter(rule_key(g["name"], rule) for g in data["groups"] for rule in g["rules"])
+
+    def alarm_rules(self) -> set[str]:
+        """The alarms Prometheus evaluates: their alerting rules' names."""
+        data = self.get("prometheus", "/api/v1/rules")["data"]
+        return {
+            rule["name"]
+            for group in data["groups"]
+            if group["name"].startswith("alarm:")
+            for rule in group["rules"]
+            if rule["type"] == "alerting"
+        }
 
     def alerts(self) -> list[dict[str, Any]]:
         return list(self.get("alertmanager", "/api/v2/alerts"))

@@ -69,7 +69,7 @@ def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 
 def test_put_is_a_rule_and_delete_removes_it(cloudwatch: Any, stack: AlarmStack) -> None:
     put(cloudwatch, "api-cpu")
-    assert "alarm:api-cpu" in stack.rule_groups()
+    assert "api-cpu" in stack.alarm_rules()
     assert {"pager", "pager/ok"} <= stack.am_receivers()
     alarm = described(cloudwatch, "api-cpu")
     assert alarm is not None
@@ -81,7 +81,7 @@ def test_put_is_a_rule_and_delete_removes_it(cloudwatch: Any, stack: AlarmStack)
     assert json.loads(history[0]["HistoryData"])["createdAlarm"]["MetricName"] == "CPUUtilization"
 
     cloudwatch.delete_alarms(AlarmNames=["api-cpu"])
-    assert "alarm:api-cpu" not in stack.rule_groups()
+    assert "api-cpu" not in stack.alarm_rules()
     assert described(cloudwatch, "api-cpu") is None
     history = cloudwatch.describe_alarm_history(AlarmName="api-cpu", ScanBy="TimestampAscending")[
         "AlarmHistoryItems"
@@ -100,7 +100,7 @@ def test_a_malformed_alarm_is_a_validation_error_and_changes_nothing(
 ) -> None:
     store_file = stack.state_dir / "alarms" / "user.yml"
     before_file = store_file.read_text() if store_file.exists() else None
-    before_groups = stack.rule_groups()
+    before_rules = stack.rules()
     with pytest.raises(ClientError) as unknown_metric:
         put(cloudwatch, "api-bad", MetricName="NoSuchMetric")
     assert code(unknown_metric) == "ValidationError"
@@ -117,7 +117,7 @@ def test_a_malformed_alarm_is_a_validation_error_and_changes_nothing(
     assert code(missing) == "ResourceNotFound"
     after_file = store_file.read_text() if store_file.exists() else None
     assert after_file == before_file
-    assert stack.rule_groups() == before_groups
+    assert stack.rules() == before_rules
     assert described(cloudwatch, "AuroraDeadlocks") is not None  # the pack is listed
 
 

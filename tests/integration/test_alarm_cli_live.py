@@ -49,7 +49,7 @@ def test_apply_and_delete_reload_the_running_stack(stack: AlarmStack, tmp_path: 
     code, out, err = cli(stack, "apply", str(path))
     assert code == 0, err
     assert out.strip().endswith("reloaded prometheus and alertmanager.")
-    assert "alarm:cli-live" in stack.rule_groups()
+    assert "cli-live" in stack.alarm_rules()
     assert "dba" in stack.am_receivers()
 
     code, out, err = cli(stack, "list")
@@ -61,10 +61,10 @@ def test_apply_and_delete_reload_the_running_stack(stack: AlarmStack, tmp_path: 
     code, out, err = cli(stack, "apply", str(path))
     assert code == 1 and out == ""
     assert err.startswith(f"borealis alarms: {path}:")
-    assert "alarm:cli-live" in stack.rule_groups()
+    assert "cli-live" in stack.alarm_rules()
 
     code, out, err = cli(stack, "delete", "cli-live")
     assert code == 0, err
     assert "reloaded prometheus and alertmanager" in out
-    assert "alarm:cli-live" not in stack.rule_groups()
+    assert "cli-live" not in stack.alarm_rules()
     assert "dba" not in stack.am_receivers()

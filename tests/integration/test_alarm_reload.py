@@ -50,26 +50,26 @@ def test_an_applied_alarm_is_a_rule_group_and_its_receiver_a_route(
     store.apply_text(ALARM.format(name="reload-cpu", receiver="pager"), "cpu.yml", ME)
     assert publisher.reloaded == ["prometheus", "alertmanager"]
     # Confirmed before apply returned: no waiting here.
-    assert "alarm:reload-cpu" in stack.rule_groups()
+    assert "reload-cpu" in stack.alarm_rules()
     assert "borealis-cloudwatch" in stack.rule_groups()  # the recordings stay
     assert {"pager", "pager/ok"} <= stack.am_receivers()
 
     store.delete(["reload-cpu"], ME)
-    assert "alarm:reload-cpu" not in stack.rule_groups()
+    assert "reload-cpu" not in stack.alarm_rules()
     assert "pager" not in stack.am_receivers()
 
 
 def test_a_refused_change_leaves_the_running_stack_alone(stack: AlarmStack) -> None:
     store = stack_alarm_store(stack.settings)
     store.apply_text(ALARM.format(name="reload-kept", receiver="kept"), "kept.yml", ME)
-    groups, receivers = stack.rule_groups(), stack.am_receivers()
+    rules, receivers = stack.rules(), stack.am_receivers()
     rule_dir = stack.state_dir / "prometheus" / "rules"
     files = {p.name: p.read_text() for p in rule_dir.glob("*.yml")}
     bad = ALARM.format(name="reload-bad", receiver="bad").replace("CPUUtilization", "NoSuch")
     with pytest.raises(ConfigError, match=r"^bad\.yml:\d+: reload-bad: .*NoSuch"):
         store.apply_text(bad, "bad.yml", ME)
     assert {p.name: p.read_text() for p in rule_dir.glob("*.yml")} == files
-    assert stack.rule_groups() == groups and stack.am_receivers() == receivers
+    assert stack.rules() == rules and stack.am_receivers() == receivers
     store.delete(["reload-kept"], ME)
 
 
@@ -79,7 +79,7 @@ def test_rules_promtool_refuses_change_nothing(
     """A rule file promtool refuses (here: a broken recording beside the alarms) is never
     swapped in; the stack keeps what it had."""
     store = stack_alarm_store(stack.settings)
-    before = stack.rule_groups()
+    before = stack.rules()
     rule_dir = stack.state_dir / "prometheus" / "rules"
     files = {p.name: p.read_text() for p in rule_dir.glob("*.yml")}
 
@@ -92,7 +92,7 @@ def test_rules_promtool_refuses_change_nothing(
     with pytest.raises(ConfigError, match="rules refused by promtool"):
         store.apply_text(ALARM.format(name="never", receiver="never"), "never.yml", ME)
     assert {p.name: p.read_text() for p in rule_dir.glob("*.yml")} == files
-    assert stack.rule_groups() == before
+    assert stack.rules() == before
     assert "never" not in {a.AlarmName for a in store.user_alarms()}
 
 
