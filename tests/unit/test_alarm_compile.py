@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.compile import DATAPOINT, compile_metric_alarm
+from alerts.compile import DATAPOINT, STATE, compile_metric_alarm
 from alerts.datapoints import datapoint, number, resolve
 from alerts.loader import load_pack
 from alerts.model import Dimension, MetricAlarm
@@ -113,3 +113,24 @@ def test_each_period_ends_in_exactly_one_evaluation_of_its_group() -> None:
         rules = compile_metric_alarm(alarm.model_copy(update={"Period": period})).rules
         (record,) = [r for r in rules if r.get("record") == DATAPOINT]
         assert str(record["expr"]).endswith(f"[{interval * 1000 - 1}ms:{period}s])"), period
+
+
+def test_an_alarms_rules_stay_together_and_in_order_in_its_shared_group() -> None:
+    pack = load_pack()
+    groups = rule_file(pack.metric_alarms, [])["groups"]
+    assert [g["name"] for g in groups] == ["alarm:every-2s", "alarm:every-10s"]  # type: ignore[index]
+    for group in groups:  # type: ignore[union-attr]
+        owners = [
+            str(rule.get("alert") or rule["labels"]["alarm_name"]).split("@")[0]
+            for rule in group["rules"]
+        ]
+        # Each alarm's rules are one run: its datapoint, count and state, then its alert.
+        runs = [name for i, name in enumerate(owners) if i == 0 or owners[i - 1] != name]
+        assert len(runs) == len(set(runs)) == len(set(owners)), group["name"]
+        for name in set(owners):
+            kinds = [
+                str(rule.get("record") or "alert")
+                for rule, owner in zip(group["rules"], owners, strict=True)
+                if owner == name
+            ]
+            assert kinds[0] == DATAPOINT and kinds[-1] == "alert" and STATE in kinds, name
