@@ -177,7 +177,12 @@ def pgbench(
 ) -> float:
     """pgbench's TPS: TPC-B like, or with `select_only` its read-only script (-S: CPU-bound,
     no commit waiting on the disk or the segments, so the least noisy and most sensitive to
-    a collector taking CPU)."""
+    a collector taking CPU).
+
+    One pgbench thread a client: with 4 clients on 2 threads the read-only TPS of a run was
+    bimodal on a 2-core VM (about 40,000 or 57,000, set by where the threads and their
+    backends landed when they connected, steady within the run; 20 % spread from run to
+    run), with a thread each it stays within 2-3 % (measured 2026-12-04)."""
     script = ["-S"] if select_only else []
     done = subprocess.run(
         [
@@ -187,7 +192,7 @@ def pgbench(
             "-c",
             str(clients),
             "-j",
-            "2",
+            str(clients),
             "-T",
             f"{seconds:.0f}",
             *conn_args,

@@ -93,28 +93,32 @@ def observer_lines(o: dict[str, Any] | None) -> list[str]:
         f"every mode once in a rotated order; a collector over all {o['instances']} instances "
         "of the stack; ratios are paired, each mode over the same round's `off`):",
         "",
-        "| collector | TPS per round | median TPS | paired ratios: median | mean, 95 % interval "
-        "| its CPU, share of the machine: process + backends |",
+        "| collector | TPS per round | median TPS | paired ratios: median, 95 % interval "
+        "| mean, 95 % interval | its CPU, share of the machine: process + backends |",
         "|---|---|---|---|---|---|",
         f"| off | {', '.join(str(v) for v in o['tps']['off'])} | {o['median_tps']['off']} "
         "| 1 | 1 | 0 |",
     ]
     for mode, m in o["modes"].items():
         low, high = m["interval"]
+        median_low, median_high = m["median_interval"]
         lines.append(
             f"| {mode} | {', '.join(str(v) for v in o['tps'][mode])} | {o['median_tps'][mode]} "
-            f"| {m['median_ratio']:.3f} | {m['mean_ratio']:.3f} ({low:.3f}-{high:.3f}) "
+            f"| {m['median_ratio']:.3f} ({median_low:.3f}-{median_high:.3f}) "
+            f"| {m['mean_ratio']:.3f} ({low:.3f}-{high:.3f}) "
             f"| {m['cpu_process_pct']:.2f} % + {m['cpu_backends_pct']:.2f} % |"
         )
     fast = o["modes"].get("100 ms")
     if fast:
-        low, high = fast["interval"]
+        low, high = fast["median_interval"]
         verdict = (
-            "met: the whole interval is above 0.98"
+            "met: the median's whole interval is above 0.98"
             if low >= 0.98
-            else "not met: the interval is below 0.98"
+            else "not met: the median's interval is below 0.98"
             if high < 0.98
-            else "not settled by this run: 0.98 is inside the interval"
+            else "not settled by this run: 0.98 is inside the median's interval"
         )
-        lines += ["", f"Target: under 2 % lower at 100 ms: {verdict}."]
+        mean_low = fast["interval"][0]
+        mean = "above 0.98 too" if mean_low >= 0.98 else f"reaches down to {mean_low:.3f}"
+        lines += ["", f"Target: under 2 % lower at 100 ms: {verdict} (the mean's {mean})."]
     return lines

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from bench.load.observer import OFF, Rounds, bootstrap_interval, paired_ratios, summary
@@ -34,6 +36,14 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_agreement() -> No
     assert bootstrap_interval(spread) == (low, high)  # seeded: the report is reproducible
 
 
+def test_a_few_slow_runs_widen_the_means_interval_but_not_the_medians() -> None:
+    ratios = [0.995 + 0.001 * (n % 5 - 2) for n in range(40)] + [0.8, 0.82, 1.2]
+    mean_low, mean_high = bootstrap_interval(ratios)
+    median_low, median_high = bootstrap_interval(ratios, statistics.median)
+    assert median_low <= statistics.median(ratios) <= median_high
+    assert median_high - median_low < (mean_high - mean_low) / 5
+
+
 @pytest.mark.parametrize(
     ("cost", "verdict"),
     [(0.005, "met"), (0.05, "not met"), (None, "not settled")],
@@ -51,6 +61,21 @@ def test_the_verdict_follows_the_interval(cost: float | None, verdict: str) -> N
     o.update(pgbench="pgbench -S", instances=2)
     text = "\n".join(observer_lines(o))
     assert f"Target: under 2 % lower at 100 ms: {verdict}" in text
+
+
+def test_the_median_decides_and_the_report_says_where_the_mean_reaches() -> None:
+    rounds = Rounds()
+    slow = {3: 0.75, 11: 0.78, 17: 0.8}  # rounds whose 100 ms run hit a slow spell
+    for n in range(20):
+        rounds.add(OFF, 1000)
+        rounds.add("1 s", 1000, (0.0, 0.0))
+        rounds.add("100 ms", 1000 * slow.get(n, 0.995 + 0.001 * (n % 3)), (0.0, 0.0))
+    o = summary(rounds, cores=2)
+    o.update(pgbench="pgbench -S", instances=2)
+    assert o["modes"]["100 ms"]["interval"][0] < 0.98 <= o["modes"]["100 ms"]["median_interval"][0]
+    text = "\n".join(observer_lines(o))
+    assert "Target: under 2 % lower at 100 ms: met: the median's whole interval" in text
+    assert f"the mean's reaches down to {o['modes']['100 ms']['interval'][0]:.3f}" in text
 
 
 def test_cpu_is_a_share_of_the_machine() -> None:
