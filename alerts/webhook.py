@@ -29,6 +29,7 @@ from alerts.webhook_model import WebhookPayload
 from core.events import EventStore
 from core.httpapi import HttpServer, JsonErrors, RequestModel, api_app, json_model, query_model
 from core.settings import Settings
+from core.waiting import until_stopped
 from core.webauth import internal_header, service_users
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     forwarder.start()
     log.info("Alertmanager webhook on %s%s", server.url, WEBHOOK_PATH)
     try:
-        stop.wait()
+        until_stopped(stop)
     finally:
         forwarder.stop()
         server.stop()

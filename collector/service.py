@@ -31,6 +31,7 @@ from collector.targets import Target, targets_from_file, targets_from_state
 from core.errors import ConfigError
 from core.events import EventStore
 from core.settings import Settings
+from core.waiting import until_stopped
 from core.webauth import service_users
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,6 @@ def run(settings: Settings, stop: threading.Event) -> None:
     collector = Collector(settings, load_targets(settings), events)
     collector.start()
     try:
-        stop.wait()
+        until_stopped(stop)
     finally:
         collector.stop()

@@ -83,3 +83,16 @@ def wait_until(
             time.sleep(pause)
         elif stop.wait(pause):
             raise WaitStopped(what)
+
+
+def until_stopped(stop: threading.Event, poll_s: float = 0.5) -> None:
+    """Block the main thread of a service until `stop` is set, by its signal handler or
+    otherwise; the handler runs within `poll_s`.
+
+    A plain `stop.wait()` can hang for good: a SIGTERM that reaches a stopped process (after
+    SIGSTOP, Ctrl-Z, a debugger) is taken on SIGCONT by whichever thread wakes first, and when
+    that is not the main thread, Python runs the handler only once the main thread executes
+    bytecode again, which a wait with no timeout never lets it do.
+    """
+    while not stop.wait(poll_s):
+        pass

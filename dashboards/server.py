@@ -7,6 +7,7 @@ import threading
 
 from core.httpapi import HttpServer
 from core.settings import Settings
+from core.waiting import until_stopped
 from core.webauth import internal_header, service_users
 from dashboards.app import create_app
 from dashboards.context import UiContext
@@ -33,6 +34,6 @@ def run(settings: Settings, stop: threading.Event) -> None:
     http.start()
     log.info("UI on %s/", http.url)
     try:
-        stop.wait()
+        until_stopped(stop)
     finally:
         http.stop()

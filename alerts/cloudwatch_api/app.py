@@ -32,6 +32,7 @@ from alerts.cloudwatch_api.models import (
 from alerts.cloudwatch_api.series import PrometheusReader
 from core.httpapi import ApiError, AwsJsonErrors, HttpServer, api_app, json_body
 from core.settings import Settings
+from core.waiting import until_stopped
 from core.webauth import internal_header, service_users
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,6 @@ def run(settings: Settings, stop: threading.Event, alarms: AlarmBackend | None =
     )
     log.info("CloudWatch API on %s/ over %s", server.url, prometheus_url)
     try:
-        stop.wait()
+        until_stopped(stop)
     finally:
         server.stop()
