@@ -7,7 +7,7 @@ minutes (a shared VM) moves both sides of a ratio together, where means over the
 would mix rounds taken at different speeds. The figure is the median of those paired
 ratios, with a bootstrap 95 % interval of it, so a reader sees whether the 2 % bound is
 inside what was measured. The median, not the mean, decides: now and then one run of a round
-(any mode, `off` included) is 15-20 % slow, as if the VM's host took a core for a while, and
+(any mode, `off` included) is 10-30 % slow, as if the VM's host took a core for a while, and
 those rounds pull the mean and widen its interval more than they say about the collector.
 The mean and its interval are reported beside it.
 

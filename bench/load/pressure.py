@@ -181,8 +181,8 @@ def pgbench(
 
     One pgbench thread a client: with 4 clients on 2 threads the read-only TPS of a run was
     bimodal on a 2-core VM (about 40,000 or 57,000, set by where the threads and their
-    backends landed when they connected, steady within the run; 20 % spread from run to
-    run), with a thread each it stays within 2-3 % (measured 2026-12-04)."""
+    backends landed when they connected, steady within the run; 20-40 % apart from run
+    to run), with a thread each it stays within 2-3 % (measured 2026-12-04)."""
     script = ["-S"] if select_only else []
     done = subprocess.run(
         [
